@@ -1,0 +1,102 @@
+"""Every alarm condition in one table (code, name, fault bit, priority, latching,
+text). The pen, the trace, the display and docs/SAFETY.md all read this table.
+
+Fault bits are latched by the supervisor until a deliberate reset. Non-latching
+rows (low battery) describe a condition that inhibits new applications only.
+"""
+from firmware.compat import const
+
+# Priorities follow IEC 60601-1-8; higher is worse, so the worst active is a max().
+NONE = const(0)
+LOW = const(1)
+MEDIUM = const(2)
+HIGH = const(3)
+PRIORITY_NAMES = ("none", "low", "medium", "high")
+
+# Condition bits: sensor, plausibility and system faults, then inputs from the HAL.
+F_OPEN = const(1 << 0)
+F_SHORT = const(1 << 1)
+F_RANGE = const(1 << 2)
+F_STALE = const(1 << 3)
+F_STUCK = const(1 << 4)
+F_RATE = const(1 << 5)
+F_ADC = const(1 << 6)
+F_NO_COOLING = const(1 << 7)
+F_STILL_COOLING = const(1 << 8)
+F_FLOOR = const(1 << 9)
+F_EXCEPTION = const(1 << 10)
+F_WATCHDOG = const(1 << 11)
+F_BACKSTOP = const(1 << 12)
+F_LOW_BATTERY = const(1 << 13)
+
+# Bits the HAL reports as tick input (everything else the core detects itself).
+HW_BITS = const(F_ADC | F_BACKSTOP | F_LOW_BATTERY)
+
+# code, name, bit, priority, latching, text
+TABLE = (
+    (1, "thermistor_open", F_OPEN, HIGH, True, "Tip sensor open circuit. Valve closed."),
+    (2, "thermistor_short", F_SHORT, HIGH, True, "Tip sensor short circuit. Valve closed."),
+    (3, "reading_out_of_range", F_RANGE, HIGH, True, "Tip reading outside -100..+60 C. Valve closed."),
+    (4, "reading_stale", F_STALE, HIGH, True, "No tip reading for 50 ms. Valve closed."),
+    (5, "thermistor_stuck", F_STUCK, HIGH, True, "Tip reading frozen while cooling. Valve closed."),
+    (6, "rate_implausible", F_RATE, HIGH, True, "Tip temperature moved faster than physics allows."),
+    (7, "adc_error", F_ADC, HIGH, True, "Tip converter error. Valve closed."),
+    (8, "no_cooling", F_NO_COOLING, MEDIUM, True,
+     "Valve open but tip not cooling: cartridge empty, pen tilted or nozzle blocked."),
+    (9, "valve_leak", F_STILL_COOLING, HIGH, True,
+     "Tip still cooling with the valve closed: valve stuck or leaking. Remove from skin."),
+    (10, "below_floor", F_FLOOR, HIGH, True, "Tip colder than the profile floor. Valve closed."),
+    (11, "software_exception", F_EXCEPTION, HIGH, True, "Internal error. Valve closed."),
+    (12, "watchdog_reset", F_WATCHDOG, HIGH, True, "Restarted by the watchdog. Check the pen."),
+    (13, "backstop_fired", F_BACKSTOP, HIGH, True, "Hardware timer closed the valve."),
+    (14, "low_battery", F_LOW_BATTERY, LOW, False, "Battery low: finish and recharge."),
+)
+
+
+
+def _latching_bits():
+    bits = 0
+    for row in TABLE:
+        if row[4]:
+            bits |= row[2]
+    return bits
+
+
+LATCHING_BITS = _latching_bits()
+
+
+def worst(bits):
+    """Code of the worst alarm among the condition bits, 0 if none. Allocates nothing."""
+    code = 0
+    prio = NONE
+    for row in TABLE:
+        if bits & row[2] and row[3] > prio:
+            code = row[0]
+            prio = row[3]
+    return code
+
+
+def priority(code):
+    for row in TABLE:
+        if row[0] == code:
+            return row[3]
+    return NONE
+
+
+def name_of(code):
+    for row in TABLE:
+        if row[0] == code:
+            return row[1]
+    return ""
+
+
+def names(bits):
+    """Names of the set bits, for traces and logs (allocates: not for the tick)."""
+    return [row[1] for row in TABLE if bits & row[2]]
+
+
+def bit_of(name):
+    for row in TABLE:
+        if row[1] == name:
+            return row[2]
+    raise ValueError("unknown alarm name: " + name)

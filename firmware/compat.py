@@ -1,0 +1,29 @@
+"""The few names that differ between MicroPython and CPython.
+
+Device code imports ``const`` from here so that the same modules run on the
+pen, in the host simulator and under pytest.
+"""
+try:
+    from micropython import const
+except ImportError:  # CPython: const() is only a marker for the MicroPython compiler
+
+    def const(value):
+        return value
+
+
+# Tick counters wrap like time.ticks_ms() on the ports (2**30 ms, about 12.4 days).
+TICKS_PERIOD = const(1 << 30)
+_TICKS_HALF = const(1 << 29)
+_TICKS_MASK = const((1 << 30) - 1)
+
+
+def ticks_diff(new, old):
+    """Signed ms from old to new, correct across the tick counter's wrap."""
+    d = (new - old) & _TICKS_MASK
+    if d >= _TICKS_HALF:
+        d -= TICKS_PERIOD
+    return d
+
+
+def ticks_add(ticks, delta):
+    return (ticks + delta) & _TICKS_MASK

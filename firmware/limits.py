@@ -1,0 +1,44 @@
+"""Absolute limits of the pen. Nothing overrides them: a profile or board value
+outside them is refused at load (see profiles.py), never clamped.
+
+Units are in the name: _MS milliseconds, _CC centi-degrees Celsius.
+Sources are in docs/SAFETY.md, section "Limits".
+"""
+from firmware.compat import const
+
+TICK_MS = const(10)  # 100 Hz control tick
+
+# Application timing.
+MAX_CONTACT_MS = const(45000)  # longest clinical freeze: full-thickness plantar wart, 45 s
+MIN_REST_MS = const(5000)  # shortest rest or thaw between two applications
+MAX_SESSION_MS = const(300000)  # total valve-open time in one session
+MAX_CYCLES = const(20)  # applications in one session
+
+# Temperatures.
+FLOOR_CC = const(-9200)  # no profile floor below -92 C (N2O melts at -90.8 C)
+TARGET_MAX_CC = const(1500)  # a target warmer than +15 C does not cool skin
+READ_MIN_CC = const(-10000)  # a reading outside -100..+60 C is a sensor fault
+READ_MAX_CC = const(6000)
+PIGMENT_FLOOR_CC = const(-500)  # melanocytes are damaged at about -5 C
+
+# Sensor supervision.
+STALE_MS = const(50)  # no fresh reading for this long is a fault
+STUCK_MS = const(2000)  # no change at all over this long with the valve open is a fault
+MAX_RATE_CC_PER_S = const(20000)  # 200 C/s: faster than the tip mass can physically move
+
+# Cooling plausibility (both directions, see docs/SAFETY.md).
+NO_COOLING_MIN_MS = const(1000)  # shortest window a profile may give for the first cooling
+STILL_COOLING_MS = const(3000)  # after close, the tip must stop falling within this window
+STILL_COOLING_DROP_CC = const(300)  # falling by more than 3 C after that window is a leak
+
+# Independent backstop.
+BACKSTOP_MARGIN_MS = const(100)  # one-shot timer: remaining contact time plus this
+WDT_MIN_MS = const(100)
+WDT_MAX_MS = const(8388)  # RP2040 hardware maximum
+
+# Valve timing from the board, for valve life.
+VALVE_MIN_PULSE_MS = const(10)
+VALVE_MAX_PULSE_MS = const(200)
+
+# Tip counts as at target within this band; the hold time starts there.
+AT_TARGET_CC = const(100)

@@ -1,0 +1,169 @@
+"""The safety supervisor: every cutoff and every fault check, independent of the
+regulator. The pen asks it each tick whether the valve may be open; it answers
+from the absolute limits, the profile and what it has seen, never from what the
+regulator wants.
+
+Faults latch in .fault until a deliberate reset. Cooling is checked in both
+directions: an open valve must cool the tip, a closed one must stop cooling it.
+"""
+from firmware import alarms, limits, states, thermistor
+from firmware.compat import ticks_add, ticks_diff
+
+_NO_READING = -1
+
+
+class Supervisor:
+    def __init__(self, profile, now_ms, watchdog_reset=False):
+        self.profile = profile
+        self.fault = alarms.F_WATCHDOG if watchdog_reset else 0
+        self.inhibit = 0  # non-latching conditions (low battery)
+        self.status = thermistor.OK
+        self.cc = 0
+        self.have_reading = False
+        self.fresh_ms = now_ms
+        self.last_raw = _NO_READING
+        self.stuck_ms = 0
+        self.valve = False  # the command in force since the last tick
+        self.rest_end_ms = now_ms
+        self.new_session()
+        self._closed(now_ms)
+
+    def new_session(self):
+        self.open_ms = 0  # valve-open time in this session
+        self.applications = 0
+
+    # --- per tick -----------------------------------------------------------
+    def sense(self, now_ms, dt_ms, raw, status, cc, hw_bits):
+        """Takes this tick's reading (raw < 0: none arrived) and HAL condition bits."""
+        if self.valve:
+            self.open_ms += dt_ms
+        self.fault |= hw_bits & alarms.LATCHING_BITS
+        self.inhibit = hw_bits & ~alarms.LATCHING_BITS
+        if raw < 0:
+            if ticks_diff(now_ms, self.fresh_ms) > limits.STALE_MS:
+                self.fault |= alarms.F_STALE
+            return
+        self._check_stuck(dt_ms, raw)
+        self.status = status
+        if status == thermistor.OPEN:
+            self.fault |= alarms.F_OPEN
+        elif status == thermistor.SHORT:
+            self.fault |= alarms.F_SHORT
+        elif status == thermistor.RANGE:
+            self.fault |= alarms.F_RANGE
+        else:
+            self._check_rate(now_ms, cc)
+            self.cc = cc
+            if not self.have_reading:
+                self.have_reading = True
+                self.close_cc = cc  # the still-cooling check starts from the first reading
+            if cc < self.profile.floor_cc:
+                self.fault |= alarms.F_FLOOR
+        self.fresh_ms = now_ms
+
+    def _check_stuck(self, dt_ms, raw):
+        if raw != self.last_raw:
+            self.stuck_ms = 0
+            self.last_raw = raw
+        elif self.valve:
+            self.stuck_ms += dt_ms
+            if self.stuck_ms >= limits.STUCK_MS:
+                self.fault |= alarms.F_STUCK
+
+    def _check_rate(self, now_ms, cc):
+        if not self.have_reading:
+            return
+        dt = ticks_diff(now_ms, self.fresh_ms)
+        if dt < 1:
+            dt = 1
+        step = cc - self.cc
+        if step < 0:
+            step = -step
+        if step * 1000 > limits.MAX_RATE_CC_PER_S * dt:
+            self.fault |= alarms.F_RATE
+
+    def check_cooling(self, now_ms, dt_ms, treating):
+        """Both directions: open must cool (until at target), closed must not keep cooling."""
+        if self.valve:
+            if treating:
+                self._check_open_cools(dt_ms)
+        elif ticks_diff(now_ms, self.close_ms) >= limits.STILL_COOLING_MS:
+            if self.cc < self.close_cc - limits.STILL_COOLING_DROP_CC:
+                self.fault |= alarms.F_STILL_COOLING
+
+    def _check_open_cools(self, dt_ms):
+        p = self.profile
+        if self.cc <= p.target_cc + 2 * limits.AT_TARGET_CC:
+            self._restart_window()
+            return
+        self.window_open_ms += dt_ms
+        if self.window_open_ms >= p.cool_window_ms:
+            if self.window_cc - self.cc < p.cool_drop_cc:
+                self.fault |= alarms.F_NO_COOLING
+            self._restart_window()
+
+    def _restart_window(self):
+        self.window_open_ms = 0
+        self.window_cc = self.cc
+
+    # --- applications -------------------------------------------------------
+    def may_start(self, now_ms):
+        p = self.profile
+        return (self.fault == 0 and self.inhibit == 0 and self.have_reading
+                and ticks_diff(now_ms, self.rest_end_ms) >= 0
+                and self.applications < p.cycles and self.open_ms < p.session_ms)
+
+    def start(self, now_ms):
+        self.app_start_ms = now_ms
+        self.applications += 1
+        self._restart_window()
+
+    def cutoff(self, now_ms):
+        """Why the application must end now, or END_NONE. Faults are checked by the pen."""
+        if ticks_diff(now_ms, self.app_start_ms) >= self.profile.contact_ms:
+            return states.END_CONTACT
+        if self.open_ms >= self.profile.session_ms:
+            return states.END_SESSION
+        return states.END_NONE
+
+    def end(self, now_ms):
+        self.rest_end_ms = ticks_add(now_ms, self.profile.rest_ms)
+
+    def session_spent(self):
+        p = self.profile
+        return self.applications >= p.cycles or self.open_ms >= p.session_ms
+
+    def backstop_ms(self, now_ms):
+        """The longest the valve may stay open from now on, plus the backstop margin."""
+        left = self.profile.contact_ms - ticks_diff(now_ms, self.app_start_ms)
+        session_left = self.profile.session_ms - self.open_ms
+        if session_left < left:
+            left = session_left
+        if left < 0:
+            left = 0
+        return left + limits.BACKSTOP_MARGIN_MS
+
+    def commanded(self, now_ms, valve):
+        """Records the valve command that is in force until the next tick."""
+        if self.valve and not valve:
+            self._closed(now_ms)
+        self.valve = valve
+
+    def _closed(self, now_ms):
+        self.close_ms = now_ms
+        self.close_cc = self.cc
+
+    # --- reset ----------------------------------------------------------------
+    def clearable(self):
+        """A latched fault clears only once its condition has gone."""
+        return self.status == thermistor.OK and self.have_reading
+
+    def reset(self, now_ms):
+        if not self.clearable():
+            return False
+        self.fault = 0
+        self.stuck_ms = 0
+        self.fresh_ms = now_ms
+        self._closed(now_ms)
+        self.new_session()
+        return True

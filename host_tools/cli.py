@@ -1,0 +1,36 @@
+"""The `cryopen` command. Each subcommand lives in its own module, which
+provides add_arguments(parser) and run(args) -> exit status."""
+import argparse
+import importlib
+import sys
+
+# name, module, one-line help
+COMMANDS = (
+    ("simulate", "host_tools.simulate", "run the firmware core against the physical model"),
+    ("profiles", "host_tools.profiles_cmd", "list the treatment profiles and their limits"),
+)
+
+
+def build_parser():
+    parser = argparse.ArgumentParser(prog="cryopen", description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+    for name, module, text in COMMANDS:
+        mod = importlib.import_module(module)
+        p = sub.add_parser(name, help=text, description=text)
+        mod.add_arguments(p)
+        p.set_defaults(run=mod.run)
+    return parser
+
+
+def main(argv=None):
+    """Console entry point; returns the exit status."""
+    args = build_parser().parse_args(argv)
+    return args.run(args) or 0
+
+
+def entry():
+    sys.exit(main())
+
+
+if __name__ == "__main__":
+    entry()

@@ -1,0 +1,171 @@
+"""Runs the real firmware core (App + Pen) against the HAL fake wired to the
+physical model, tick by tick on a simulated clock, and records what happened.
+
+Trace columns and summary keys are a public interface (README, "Simulation
+outputs"): add new ones at the end, never rename.
+"""
+from boards.sim import board as sim_board
+from firmware import alarms, limits, pen as pen_mod, states, thermistor
+from firmware.app import App
+from hal.fake import FakeHal
+from hal.plant import Plant
+
+TRACE_COLUMNS = ("t_s", "state", "trigger", "valve_cmd", "valve_open", "tip_c", "reading_c",
+                 "target_c", "alarm", "fault", "gas_g", "beep", "tone_hz", "led", "duty",
+                 "contact", "applications")
+_DT_MS = limits.TICK_MS
+
+
+class Result:
+    def __init__(self, scenario, trace, summary):
+        self.scenario = scenario
+        self.trace = trace  # list of tuples in TRACE_COLUMNS order (empty unless recorded)
+        self.summary = summary
+
+
+class Simulation:
+    """One scenario run. make_pen(board, profile, now_ms, watchdog_reset) builds the
+    controller, so the open-loop baseline runs through the same loop."""
+
+    def __init__(self, scenario, board=sim_board, make_pen=pen_mod.build, record=True):
+        self.sc = scenario
+        self.board = board
+        self.make_pen = make_pen
+        self.record = record
+        self.plant = Plant(**scenario.plant)
+        self.therm = thermistor.from_board(board)
+        self.hal = FakeHal(self.therm, self.plant, has_master=board.HAS_MASTER_VALVE)
+        self.hal.start_watchdog(board.WDT_MS)
+        self.app = App(self.hal, make_pen(board, scenario.profile, 0, False))
+        self.hang_until_ms = -1
+        self.reboots = 0
+        self.trace = []
+        self.apps = []
+        self.faults = []
+        self.alarms_seen = []
+        self.open_run_ms = 0
+        self.max_open_ms = 0
+        self.open_total_ms = 0
+        self.min_tip_c = self.plant.tip_c
+        self._fault_bits = 0
+        self._app = None
+
+    def run(self):
+        events = list(self.sc.events)
+        ticks = int(round(self.sc.duration_s * 1000)) // _DT_MS
+        ev = 0
+        for k in range(ticks + 1):
+            t_ms = k * _DT_MS
+            while ev < len(events) and events[ev].t_s * 1000 <= t_ms + 1e-6:
+                self._apply(events[ev], t_ms)
+                ev += 1
+            out = None
+            if t_ms >= self.hang_until_ms:
+                out = self.app.step()
+                self._observe(t_ms, out)
+            if self.record:
+                self._record(t_ms)
+            self._physics(t_ms)
+        if self._app is not None:
+            self._close_app(ticks * _DT_MS, "running")
+        return Result(self.sc, self.trace, self._summary())
+
+    def _apply(self, e, t_ms):
+        hal = self.hal
+        if e.action == "trigger":
+            hal.pressed = e.value
+        elif e.action == "reset":
+            hal.reset_pending = True
+        elif e.action == "contact":
+            self.plant.contact = e.value
+        elif e.action == "tilted":
+            self.plant.tilted = e.value
+        elif e.action == "fault" and e.value == "loop_hang":
+            self.hang_until_ms = t_ms + int(round(e.for_s * 1000))
+        elif e.action == "fault":
+            hal.inject(e.value)
+        elif e.action == "clear" and e.value == "loop_hang":
+            self.hang_until_ms = -1
+        else:
+            hal.clear(e.value)
+
+    def _physics(self, t_ms):
+        hal = self.hal
+        self.plant.step(_DT_MS / 1000.0, hal.valve_open)
+        if hal.valve_open:
+            self.open_run_ms += _DT_MS
+            self.open_total_ms += _DT_MS
+            self.max_open_ms = max(self.max_open_ms, self.open_run_ms)
+        else:
+            self.open_run_ms = 0
+        self.min_tip_c = min(self.min_tip_c, self.plant.tip_c)
+        hal.advance(_DT_MS)
+        if hal.wdt_expired:
+            self._reboot(t_ms + _DT_MS)
+
+    def _reboot(self, t_ms):
+        """A watchdog reset: the MCU restarts, the loop runs again, the pen boots in FAULT."""
+        hal = self.hal
+        hal.wdt_expired = False
+        hal.watchdog_reset = True
+        hal.backstop_fired = False  # the hardware flag does not survive a reset
+        self.reboots += 1
+        self.hang_until_ms = -1
+        self.app = App(hal, self.make_pen(self.board, self.sc.profile, hal.now_ms(), True))
+        hal.start_watchdog(self.board.WDT_MS)
+        if self._app is not None:
+            self._close_app(t_ms, "watchdog_reset")
+
+    def _observe(self, t_ms, out):
+        if out.state == states.TREATING and self._app is None:
+            self._app = {"start_s": t_ms / 1000.0}
+        elif out.state != states.TREATING and self._app is not None:
+            self._close_app(t_ms, states.END_NAMES[out.end_reason])
+        new = out.fault & ~self._fault_bits
+        for name in alarms.names(new):
+            self.faults.append({"t_s": t_ms / 1000.0, "name": name})
+        self._fault_bits = out.fault
+        name = alarms.name_of(out.alarm)
+        if name and name not in self.alarms_seen:
+            self.alarms_seen.append(name)
+
+    def _close_app(self, t_ms, reason):
+        a = self._app
+        a["end_s"] = t_ms / 1000.0
+        a["duration_s"] = round(a["end_s"] - a["start_s"], 3)
+        a["end_reason"] = reason
+        self.apps.append(a)
+        self._app = None
+
+    def _record(self, t_ms):
+        hal = self.hal
+        out = self.app.pen.out
+        self.trace.append((
+            t_ms / 1000.0, out.state, int(hal.pressed), int(out.valve), int(hal.valve_open),
+            self.plant.tip_c, out.temp_cc / 100.0, out.target_cc / 100.0, out.alarm, out.fault,
+            self.plant.gas_used_g, out.beep, hal.tone_hz, int(hal.led_on), out.duty,
+            int(self.plant.contact), out.applications))
+
+    def _summary(self):
+        pen = self.app.pen
+        return {
+            "scenario": self.sc.name,
+            "profile": self.sc.profile.name,
+            "board": self.board.NAME,
+            "duration_s": self.sc.duration_s,
+            "applications": self.apps,
+            "gas_used_g": round(self.plant.gas_used_g, 4),
+            "gas_left_g": round(self.plant.gas_left_g, 4),
+            "faults": self.faults,
+            "alarms": self.alarms_seen,
+            "final_state": states.STATE_NAMES[pen.out.state],
+            "max_valve_open_s": self.max_open_ms / 1000.0,
+            "valve_open_total_s": self.open_total_ms / 1000.0,
+            "min_tip_c": round(self.min_tip_c, 2),
+            "exceptions": pen.exceptions + self.app.errors,
+            "reboots": self.reboots,
+        }
+
+
+def run(scenario, **kw):
+    return Simulation(scenario, **kw).run()

@@ -1,0 +1,143 @@
+"""Every fault closes the valve on the tick it is seen and latches until a reset."""
+from firmware import alarms, limits
+from tests.core.pen_rig import Rig, is_state, profile
+
+
+def treating_rig(**changes):
+    rig = Rig(profile("moderate", **changes))
+    rig.press()
+    rig.run_ms(300)
+    assert rig.out.valve
+    return rig
+
+
+def assert_closed_and_latched(out, bit):
+    assert out.valve is False
+    assert out.master is False
+    assert is_state(out, "FAULT")
+    assert out.fault & bit
+
+
+def test_open_thermistor_closes_on_that_tick_and_latches_until_reset():
+    rig = treating_rig()
+    out = rig.tick(raw=65535)
+    assert_closed_and_latched(out, alarms.F_OPEN)
+    rig.run_ms(500)  # condition gone
+    assert is_state(rig.out, "FAULT")
+    rig.release()
+    assert rig.press().valve is False
+    assert rig.pen.reset(rig.t)
+    rig.release()
+    rig.run_ms(6000)
+    assert rig.press().valve
+
+
+def test_reset_is_refused_while_the_condition_persists():
+    rig = treating_rig()
+    rig.tick(raw=65535)
+    assert rig.pen.reset(rig.t) is False
+    assert is_state(rig.tick(raw=65535), "FAULT")
+
+
+def test_short_thermistor():
+    rig = treating_rig()
+    assert_closed_and_latched(rig.tick(raw=0), alarms.F_SHORT)
+
+
+def test_reading_out_of_range():
+    rig = treating_rig()
+    raw = rig.pen.thermistor.raw_for(limits.READ_MIN_CC - 300)
+    assert_closed_and_latched(rig.tick(raw=raw), alarms.F_RANGE)
+
+
+def test_stale_reading_latches_after_50_ms():
+    rig = treating_rig()
+    for _ in range(limits.STALE_MS // 10):
+        assert rig.tick(raw=-1).valve is not None
+        assert not rig.out.fault & alarms.F_STALE
+    assert_closed_and_latched(rig.tick(raw=-1), alarms.F_STALE)
+
+
+def test_adc_error_from_the_hal():
+    rig = treating_rig()
+    rig.hw = alarms.F_ADC
+    assert_closed_and_latched(rig.tick(raw=-1), alarms.F_ADC)
+
+
+def test_backstop_report_from_the_hal_latches():
+    rig = treating_rig()
+    rig.hw = alarms.F_BACKSTOP
+    assert_closed_and_latched(rig.tick(), alarms.F_BACKSTOP)
+
+
+def test_stuck_reading_with_valve_open_latches_within_two_seconds():
+    rig = treating_rig()
+    raw = rig.raw()
+    ticks = 0
+    while not rig.out.fault and ticks < 300:
+        rig.tick(raw=raw)
+        ticks += 1
+    assert_closed_and_latched(rig.out, alarms.F_STUCK)
+    assert ticks * 10 <= limits.STUCK_MS + 20
+
+
+def test_implausible_rate_of_change():
+    rig = treating_rig()
+    jump = rig.pen.thermistor.raw_for(rig.pen.sup.cc - 500)  # 5 C in one tick: 500 C/s
+    assert_closed_and_latched(rig.tick(raw=jump), alarms.F_RATE)
+
+
+def test_below_floor():
+    rig = treating_rig()
+    cc = rig.pen.sup.cc
+    steps = 0
+    while not rig.out.fault and steps < 1000:  # walk down at a plausible 100 C/s
+        cc -= 100
+        rig.tick(raw=rig.pen.thermistor.raw_for(cc))
+        steps += 1
+    assert_closed_and_latched(rig.out, alarms.F_FLOOR)
+    assert rig.pen.sup.cc < rig.prof.floor_cc
+    assert rig.pen.sup.cc > rig.prof.floor_cc - 200
+
+
+def test_valve_open_without_cooling():
+    rig = Rig(profile("moderate"))
+    rig.cooling = False  # empty cartridge, tilted pen or blocked nozzle
+    rig.press()
+    opened = rig.run_ms(3000)
+    assert_closed_and_latched(rig.out, alarms.F_NO_COOLING)
+    assert len(opened) * 10 <= rig.prof.cool_window_ms + 10
+
+
+def test_still_cooling_after_close_is_a_leaking_valve():
+    rig = Rig(profile("moderate"))
+    rig.leak = True  # flow with the valve commanded closed
+    rig.run_ms(limits.STILL_COOLING_MS + 2000)
+    assert_closed_and_latched(rig.out, alarms.F_STILL_COOLING)
+    assert alarms.priority(rig.out.alarm) == alarms.HIGH
+
+
+def test_exception_in_a_tick_closes_latches_and_counts():
+    rig = treating_rig()
+
+    class Broken:
+        cc = 0
+
+        def read(self, raw):
+            raise ValueError("converter exploded")
+
+    raw = rig.raw()
+    rig.pen.thermistor = Broken()
+    out = rig.tick(raw=raw)
+    assert_closed_and_latched(out, alarms.F_EXCEPTION)
+    assert out.healthy is False
+    assert rig.pen.exceptions == 1
+
+
+def test_worst_alarm_is_reported():
+    rig = treating_rig()
+    rig.hw = alarms.F_LOW_BATTERY
+    rig.tick()
+    assert alarms.name_of(rig.out.alarm) == "low_battery"
+    out = rig.tick(raw=65535)
+    assert alarms.name_of(out.alarm) == "thermistor_open"

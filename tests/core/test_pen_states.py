@@ -1,0 +1,175 @@
+"""The pen's state machine: dead-man trigger, cutoffs, lockout, session and reset."""
+from firmware import alarms, limits, states
+from tests.core.pen_rig import Rig, is_state, profile
+
+
+def test_valve_closed_on_the_first_tick():
+    rig = Rig(boot=False)
+    out = rig.tick()
+    assert out.valve is False
+    assert out.master is False
+
+
+def test_fresh_press_opens_the_valve_on_that_tick():
+    rig = Rig()
+    rig.run_ms(100)
+    out = rig.press()
+    assert is_state(out, "TREATING")
+    assert out.valve
+
+
+def test_trigger_held_from_boot_does_not_open_until_pressed_again():
+    rig = Rig(boot=False)
+    rig.trigger = True
+    assert rig.run_ms(2000) == []
+    rig.release()
+    assert rig.press().valve
+
+
+def test_release_closes_the_valve_on_that_tick_and_starts_the_rest():
+    rig = Rig()
+    rig.run_ms(50)
+    rig.press()
+    rig.run_ms(500)
+    out = rig.release()
+    assert out.valve is False
+    assert is_state(out, "LOCKOUT")
+    assert states.END_NAMES[out.end_reason] == "released"
+
+
+def test_contact_limit_ends_the_application_at_exactly_the_limit():
+    rig = Rig(profile("aftercare", contact_s=10))
+    rig.run_ms(100)
+    start = rig.t
+    rig.trigger = True
+    assert rig.tick().valve
+    while is_state(rig.out, "TREATING"):
+        rig.tick()
+    ended = rig.t - 10
+    assert ended - start == 10000
+    assert states.END_NAMES[rig.out.end_reason] == "contact_limit"
+    assert rig.out.valve is False
+    assert rig.run_ms(100000) == []  # held for the rest of 120 s: stays closed
+
+
+def test_after_a_cutoff_the_trigger_must_be_released_and_pressed_again():
+    rig = Rig(profile("aftercare", contact_s=10, rest_s=5))
+    rig.trigger = True
+    rig.run_ms(30000)
+    assert rig.run_ms(5000) == []
+    rig.release()
+    rig.run_ms(100)
+    assert rig.press().valve
+
+
+def test_press_during_rest_is_refused_and_needs_a_new_press():
+    rig = Rig(profile("aftercare", rest_s=5))
+    rig.press()
+    rig.run_ms(1000)
+    rig.release()
+    rig.run_ms(1000)
+    assert rig.press().valve is False
+    assert rig.run_ms(6000) == []  # still held after the rest ended: no opening
+    rig.release()
+    assert rig.press().valve
+
+
+def test_hold_time_counts_from_reaching_target():
+    rig = Rig(profile("short"))
+    rig.trigger = True
+    rig.run_ms(14000)
+    assert states.END_NAMES[rig.out.end_reason] == "complete"
+    assert rig.pen.target_ms > 0
+    assert rig.pen.sup.rest_end_ms - rig.prof.rest_ms - rig.pen.target_ms >= rig.prof.hold_ms
+
+
+def test_cycles_end_the_session_until_a_deliberate_reset():
+    rig = Rig(profile("aftercare", contact_s=3, rest_s=5, cycles=2))
+    for _ in range(2):
+        rig.press()
+        rig.run_ms(3500)
+        rig.release()
+        rig.run_ms(5100)
+    assert is_state(rig.out, "DONE")
+    assert rig.press().valve is False
+    rig.release()
+    assert rig.pen.reset(rig.t)
+    rig.run_ms(100)
+    assert rig.press().valve
+
+
+def test_session_cap_on_valve_open_time_stops_the_application():
+    rig = Rig(profile("aftercare", contact_s=10, session_s=10, cycles=20), tip_cc=3200)
+    rig.cooling = False  # the tip never reaches target: the valve stays open
+    rig.prof.cool_drop_cc = 50  # the drift rig never trips no-cooling here
+    rig.leak = False
+    rig.trigger = True
+    opened = rig.run_ms(12000)
+    assert len(opened) * 10 <= 10000
+    assert rig.out.valve is False
+
+
+def test_reset_keeps_the_rest_running():
+    rig = Rig(profile("aftercare", rest_s=30))
+    rig.press()
+    rig.run_ms(500)
+    rig.release()
+    assert rig.pen.reset(rig.t)
+    rig.run_ms(100)
+    assert rig.press().valve is False
+
+
+def test_reset_is_ignored_while_treating():
+    rig = Rig()
+    rig.press()
+    assert rig.pen.reset(rig.t) is False
+    assert rig.tick().valve
+
+
+def test_watchdog_reset_at_boot_starts_in_fault():
+    rig = Rig(watchdog_reset=True, boot=False)
+    out = rig.tick()
+    assert is_state(out, "FAULT")
+    assert out.fault & alarms.F_WATCHDOG
+    rig.release()
+    assert rig.press().valve is False
+
+
+def test_low_battery_blocks_a_new_application_but_lets_one_finish():
+    rig = Rig(profile("aftercare", contact_s=5))
+    rig.press()
+    rig.hw = alarms.F_LOW_BATTERY
+    opened = rig.run_ms(3000)
+    assert is_state(rig.out, "TREATING")
+    assert opened
+    rig.release()
+    rig.run_ms(6000)
+    assert rig.press().valve is False
+    assert alarms.name_of(rig.out.alarm) == "low_battery"
+
+
+def test_backstop_covers_the_remaining_contact_time_plus_margin():
+    rig = Rig(profile("aftercare", contact_s=10))
+    out = rig.press()
+    assert out.valve
+    assert out.backstop_ms == 10000 + limits.BACKSTOP_MARGIN_MS
+    rig.run_ms(4000)
+    assert rig.pen.sup.backstop_ms(rig.t) == 6000 - 10 + limits.BACKSTOP_MARGIN_MS
+
+
+def test_contact_limit_holds_across_the_tick_counter_wrap():
+    start = (1 << 30) - 3000
+    rig = Rig(profile("aftercare", contact_s=10), start_ms=start)
+    rig.trigger = True
+    opened = rig.run_ms(20000)
+    assert opened
+    assert len(opened) * 10 <= 10000
+    assert states.END_NAMES[rig.out.end_reason] == "contact_limit"
+
+
+def test_master_valve_is_open_only_while_treating():
+    rig = Rig()
+    assert rig.tick().master is False
+    assert rig.press().master
+    rig.release()
+    assert rig.out.master is False
