@@ -26,6 +26,7 @@ class Rig:
         self.tip_cc = tip_cc
         self.cooling = True
         self.leak = False
+        self.ramp = None  # (cc per tick down while flowing, cc per tick up while not)
         self.trigger = False
         self.hw = 0
         self.out = None
@@ -40,7 +41,9 @@ class Rig:
         r = self.raw() if raw is None else raw
         self.out = self.pen.tick(self.t & ((1 << 30) - 1), r, self.trigger, self.hw)
         flowing = (self.out.valve and self.cooling) or self.leak
-        if flowing:
+        if self.ramp:
+            self.tip_cc += -self.ramp[0] if flowing else self.ramp[1]
+        elif flowing:
             self.tip_cc += (-8800 - self.tip_cc) // 60
         else:
             self.tip_cc += (3200 - self.tip_cc) // 400

@@ -98,15 +98,24 @@ def test_cycles_end_the_session_until_a_deliberate_reset():
     assert rig.press().valve
 
 
-def test_session_cap_on_valve_open_time_stops_the_application():
-    rig = Rig(profile("aftercare", contact_s=10, session_s=10, cycles=20), tip_cc=3200)
-    rig.cooling = False  # the tip never reaches target: the valve stays open
-    rig.prof.cool_drop_cc = 50  # the drift rig never trips no-cooling here
-    rig.leak = False
+def test_session_cap_ends_the_session_at_exactly_the_cap():
+    prof = profile("moderate", target_c=-88, floor_c=-92, hold_s=0, contact_s=10, rest_s=5,
+                   session_s=15)
+    rig = Rig(prof)
+    rig.ramp = (5, 10)  # 5 C/s down while open: the tip never reaches target
     rig.trigger = True
-    opened = rig.run_ms(12000)
-    assert len(opened) * 10 <= 10000
-    assert rig.out.valve is False
+    opened = rig.run_ms(11000)
+    assert len(opened) * 10 == 10000
+    assert states.END_NAMES[rig.out.end_reason] == "contact_limit"
+    rig.release()
+    rig.run_ms(5000)
+    rig.trigger = True
+    opened += rig.run_ms(8000)
+    assert len(opened) * 10 == 15000  # the cap, to the tick
+    assert states.END_NAMES[rig.out.end_reason] == "session_cap"
+    assert is_state(rig.out, "DONE")
+    rig.release()
+    assert rig.press().valve is False
 
 
 def test_reset_keeps_the_rest_running():

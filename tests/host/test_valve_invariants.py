@@ -1,0 +1,138 @@
+"""Property-based proof of the valve invariants over generated sequences of
+trigger presses, readings, time jumps, tick jitter, faults and resets, under
+generated (valid) profiles. The invariants are checked on every tick.
+
+Each tick is drawn as one integer and decoded into its fields: one draw per
+tick keeps 10,000 sequences within the test budget. A failure prints the
+decoded sequence."""
+import os
+
+from hypothesis import HealthCheck, given, note, settings, strategies as st
+
+from boards.sim import board
+from firmware import alarms, limits, pen as pen_mod, profiles, states, thermistor
+from firmware.compat import TICKS_PERIOD
+from firmware.regulator import Regulator
+
+EXAMPLES = int(os.environ.get("CRYOPEN_EXAMPLES", "10000"))
+THERM = thermistor.from_board(board)
+
+_profile = st.builds(
+    lambda contact, hold_frac, rest, session_x, cycles, target, gap: profiles.load({
+        "name": "generated", "kind": "freeze", "target_c": target, "floor_c": target - gap,
+        "hold_s": round(contact * hold_frac, 2), "contact_s": contact, "rest_s": rest,
+        "session_s": min(300, contact * session_x), "cycles": cycles,
+        "cool_window_s": min(1.0, contact), "cool_drop_c": 3}),
+    contact=st.sampled_from([1.0, 1.0, 2.5, 5, 10, 45]),
+    hold_frac=st.sampled_from([0, 0.5, 1]),
+    rest=st.sampled_from([5, 5, 30]),
+    session_x=st.sampled_from([1, 1.5, 2, 3, 300]),  # the session cap binds within a sequence
+    cycles=st.integers(1, 4),
+    target=st.sampled_from([4, -20, -50]),
+    gap=st.sampled_from([5, 20, 40]),
+)
+
+_DT = (10, 10, 10, 5, 15, 9, 1, 40, 250, 500, 1000, 2500, 1500, 6000, 10, 10)  # divide the contact times
+_HW = (alarms.F_ADC, alarms.F_LOW_BATTERY, alarms.F_BACKSTOP, alarms.F_LOW_BATTERY)
+_FAULT_KINDS = ("open", "short", "stale", "stale", "jump", "raw", "stale", "jump")
+_GOLDEN = 0x9E3779B97F4A7C15  # scrambles Hypothesis's small integers into well-spread bits
+
+
+class Step:
+    """One tick decoded from an integer: dt, trigger toggle, reading, HAL bits, reset.
+    rate (0..8) sets how often a sequence sees faults: 1 in 2**(12 - rate) ticks."""
+
+    def __init__(self, n, rate):
+        n = n * _GOLDEN & ((1 << 64) - 1)
+        odds = (1 << (12 - rate)) - 1
+        self.dt = _DT[n & 15]
+        self.toggle = (n >> 4 & 15) == 0  # the trigger changes one tick in sixteen
+        self.kind = _FAULT_KINDS[n >> 7 & 7] if (n >> 10 & odds) == 0 else "walk"
+        self.delta = (n >> 22 & 511) - 256
+        self.raw = n >> 31 & 0xFFFF
+        self.hw = _HW[n >> 47 & 3] if (n >> 49 & odds) == 0 else 0
+        self.reset = (n >> 61 & 7) == 0 and self.dt > 100
+
+    def __repr__(self):
+        return "Step(dt=%d, toggle=%s, %s %d, raw=%d, hw=%d, reset=%s)" % (
+            self.dt, self.toggle, self.kind, self.delta, self.raw, self.hw, self.reset)
+
+
+class Reference:
+    """What the invariants need, tracked independently of the pen."""
+
+    def __init__(self, prof, start_ms):
+        self.prof = prof
+        self.t = start_ms
+        self.app_start = None
+        self.open_in_session = 0
+        self.prev_trigger = False
+        self.prev_valve = False
+
+    def check(self, out, trigger, dt, input_fault):
+        p = self.prof
+        if self.prev_valve:
+            self.open_in_session += dt
+        if out.state == states.TREATING and self.app_start is None:
+            # opens only on a fresh press: an application starts on a rising edge
+            assert trigger and not self.prev_trigger
+            self.app_start = self.t
+        elif out.state != states.TREATING:
+            self.app_start = None
+        if out.valve:
+            assert out.state == states.TREATING  # never open in FAULT, LOCKOUT, DONE, IDLE, BOOT
+            assert out.fault == 0  # closed on the tick of any fault
+            assert not input_fault  # a faulty input closes on this very tick
+            assert (self.t - self.app_start) % TICKS_PERIOD < p.contact_ms  # contact limit
+            assert self.open_in_session < p.session_ms  # session cap not spent
+            assert out.backstop_ms <= p.contact_ms + limits.BACKSTOP_MARGIN_MS
+        if out.state == states.FAULT:
+            assert not out.valve and not out.master
+        self.prev_trigger = trigger
+        self.prev_valve = out.valve
+
+
+def _reading(s, cc, valve):
+    """(raw, new tip cc, whether the reading itself is a fault). The walk follows
+    the valve (toward -88 C while open, toward skin temperature while closed) plus
+    noise, so applications can run to their limits."""
+    if s.kind == "walk":
+        step = min(s.dt, 100)
+        settle = min(s.dt, 1000)
+        aim, tau = (-8800, 2000) if valve else (3200, 20000)
+        cc += s.delta * step // 400 + (aim - cc) * settle // tau
+        cc = max(-9000, min(4500, cc))
+        return THERM.raw_for(cc), cc, False
+    if s.kind == "open":
+        return 65535, cc, True
+    if s.kind == "short":
+        return 0, cc, True
+    if s.kind == "stale":
+        return -1, cc, False
+    if s.kind == "jump":
+        return THERM.raw_for(max(-9000, cc - 2000)), cc, False
+    return s.raw, cc, False
+
+
+@settings(max_examples=EXAMPLES, deadline=None, derandomize=True, database=None,
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@given(prof=_profile, codes=st.lists(st.integers(0, (1 << 32) - 1), min_size=12, max_size=40),
+       rate=st.integers(0, 8), start=st.sampled_from([0, TICKS_PERIOD - 2500]),
+       watchdog=st.sampled_from([False] * 9 + [True]))
+def test_valve_invariants_hold_on_every_tick(prof, codes, rate, start, watchdog):
+    steps = [Step(n, rate) for n in codes]
+    note(repr(steps))
+    reg = Regulator(board.REG_KP, board.REG_KI, board.REG_FF, board.VALVE_MIN_ON_MS,
+                    board.VALVE_MIN_OFF_MS)
+    pen = pen_mod.Pen(prof, THERM, reg, start, watchdog)
+    ref = Reference(prof, start)
+    cc = 2500
+    trigger = False
+    for s in steps:
+        ref.t = (ref.t + s.dt) % TICKS_PERIOD
+        trigger = trigger != s.toggle
+        if s.reset:
+            pen.reset(ref.t)
+        raw, cc, input_fault = _reading(s, cc, ref.prev_valve)
+        out = pen.tick(ref.t, raw, trigger, s.hw)
+        ref.check(out, trigger, s.dt, input_fault or bool(s.hw & alarms.LATCHING_BITS))
