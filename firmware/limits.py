@@ -31,8 +31,10 @@ NO_COOLING_MIN_MS = const(1000)  # shortest window a profile may give for the fi
 STILL_COOLING_MS = const(3000)  # after close, the tip must stop falling within this window
 STILL_COOLING_DROP_CC = const(300)  # falling by more than 3 C after that window is a leak
 
-# Independent backstop.
-BACKSTOP_MARGIN_MS = const(100)  # one-shot timer: remaining contact time plus this
+# Independent backstop, re-armed every tick while the valve is open.
+BACKSTOP_MARGIN_MS = const(100)  # remaining contact time plus this
+MAX_COOL_CC_PER_S = const(4000)  # fastest the tip can cool at full flow (model peak 27 C/s)
+BACKSTOP_MIN_MS = const(20)  # two ticks: a healthy loop always re-arms before expiry
 WDT_MIN_MS = const(100)
 WDT_MAX_MS = const(8388)  # RP2040 hardware maximum
 

@@ -33,11 +33,14 @@ class Outputs:
 
 
 class Pen:
-    def __init__(self, profile, thermistor_, regulator, now_ms=0, watchdog_reset=False):
+    def __init__(self, profile, thermistor_, regulator, now_ms=0, watchdog_reset=False,
+                 backstop_failed=False):
         self.profile = profile
         self.thermistor = thermistor_
         self.regulator = regulator
         self.sup = Supervisor(profile, now_ms, watchdog_reset)
+        if backstop_failed:  # the boot self-test of the hardware backstop failed
+            self.sup.fault |= alarms.F_BACKSTOP
         self.annunciator = signals.Signals()
         self.out = Outputs()
         self.out.target_cc = profile.target_cc
@@ -60,8 +63,11 @@ class Pen:
     def fail_closed(self, now_ms):
         """Latches the exception fault and closes everything, touching as little as possible."""
         self.exceptions += 1
-        self.state = states.FAULT
         out = self.out
+        if self.state == states.TREATING:
+            out.end_reason = states.END_FAULT
+            self.sup.end(now_ms)
+        self.state = states.FAULT
         out.valve = False
         out.master = False
         out.backstop_ms = 0
@@ -170,7 +176,7 @@ class Pen:
         if bits != self._fault_seen:  # the table walk runs only when conditions change
             self._fault_seen = bits
             out.alarm = alarms.worst(bits)
-        out.healthy = sup.fault == 0
+        out.healthy = True  # the tick ran to its end; only fail_closed() clears this
         self._signal(now_ms)
 
     def _signal(self, now_ms):
@@ -189,8 +195,9 @@ class Pen:
         out.led = signals.led(self.state, now_ms)
 
 
-def build(board, profile, now_ms=0, watchdog_reset=False):
+def build(board, profile, now_ms=0, watchdog_reset=False, backstop_failed=False):
     """A pen wired from a board definition and a loaded profile."""
     reg = Regulator(board.REG_KP, board.REG_KI, board.REG_FF,
                     board.VALVE_MIN_ON_MS, board.VALVE_MIN_OFF_MS)
-    return Pen(profile, thermistor.from_board(board), reg, now_ms, watchdog_reset)
+    return Pen(profile, thermistor.from_board(board), reg, now_ms, watchdog_reset,
+               backstop_failed)

@@ -20,7 +20,8 @@ class Supervisor:
         self.status = thermistor.OK
         self.cc = 0
         self.have_reading = False
-        self.fresh_ms = now_ms
+        self.fresh_ms = now_ms  # last reading of any kind
+        self.ok_ms = now_ms  # last good reading, the base of the rate check
         self.last_raw = _NO_READING
         self.stuck_ms = 0
         self.valve = False  # the command in force since the last tick
@@ -54,6 +55,7 @@ class Supervisor:
         else:
             self._check_rate(now_ms, cc)
             self.cc = cc
+            self.ok_ms = now_ms
             if not self.have_reading:
                 self.have_reading = True
                 self.close_cc = cc  # the still-cooling check starts from the first reading
@@ -73,7 +75,7 @@ class Supervisor:
     def _check_rate(self, now_ms, cc):
         if not self.have_reading:
             return
-        dt = ticks_diff(now_ms, self.fresh_ms)
+        dt = ticks_diff(now_ms, self.ok_ms)
         if dt < 1:
             dt = 1
         step = cc - self.cc
@@ -134,14 +136,22 @@ class Supervisor:
         return self.applications >= p.cycles or self.open_ms >= p.session_ms
 
     def backstop_ms(self, now_ms):
-        """The longest the valve may stay open from now on, plus the backstop margin."""
+        """How long the valve may stay open if the loop stops now: the remaining
+        contact or session time plus the margin, and never longer than the tip
+        needs to reach the floor at the fastest physical cooling rate."""
         left = self.profile.contact_ms - ticks_diff(now_ms, self.app_start_ms)
         session_left = self.profile.session_ms - self.open_ms
         if session_left < left:
             left = session_left
         if left < 0:
             left = 0
-        return left + limits.BACKSTOP_MARGIN_MS
+        left += limits.BACKSTOP_MARGIN_MS
+        thermal = (self.cc - self.profile.floor_cc) * 1000 // limits.MAX_COOL_CC_PER_S
+        if thermal < left:
+            left = thermal
+        if left < limits.BACKSTOP_MIN_MS:
+            left = limits.BACKSTOP_MIN_MS
+        return left
 
     def commanded(self, now_ms, valve):
         """Records the valve command that is in force until the next tick."""

@@ -10,7 +10,10 @@ from firmware import alarms
 
 # Faults a scenario or test can inject; each names what the hardware does wrong.
 FAULTS = ("thermistor_open", "thermistor_short", "thermistor_stuck", "adc_error",
-          "valve_stuck_open", "cartridge_empty", "low_battery")
+          "valve_stuck_open", "cartridge_empty", "low_battery",
+          "thermistor_jump",  # a loose contact: the reading steps 30 C colder at once
+          "thermistor_degraded",  # a partly shorted element: reads +65 C, beyond the range
+          "hal_exception")  # the tip converter driver raises
 
 
 class FakeHal:
@@ -34,7 +37,6 @@ class FakeHal:
         self.tone_hz = 0
         self.led_on = False
         self.stuck_raw = None
-        self.closes = 0
 
     # --- the HAL interface ------------------------------------------------------
     def now_ms(self):
@@ -44,13 +46,20 @@ class FakeHal:
         self.advance(ms)
 
     def read_tip(self):
+        if "hal_exception" in self.faults:
+            raise OSError(5, "tip converter driver failed")
         if "adc_error" in self.faults:
             return -1
         if "thermistor_open" in self.faults:
             return 65535
         if "thermistor_short" in self.faults:
             return 0
-        raw = self._quantise(self.thermistor.raw_for(int(round(self.plant.tip_c * 100))))
+        cc = int(round(self.plant.tip_c * 100))
+        if "thermistor_jump" in self.faults:
+            cc -= 3000
+        if "thermistor_degraded" in self.faults:
+            cc = 6500
+        raw = self._quantise(self.thermistor.raw_for(cc))
         if "thermistor_stuck" in self.faults:
             if self.stuck_raw is None:
                 self.stuck_raw = raw
@@ -76,11 +85,10 @@ class FakeHal:
         return bits
 
     def valve(self, on, backstop_ms):
-        if on and not self.valve_cmd:
+        if on:  # re-armed on every call while open: it fires only if the loop stops
             self.backstop_deadline = self.t_ms + backstop_ms
-        elif not on:
+        else:
             self.backstop_deadline = None
-            self.closes += 1
         self.valve_cmd = on
         self._update_valve()
 

@@ -8,23 +8,28 @@ import sys
 COMMANDS = (
     ("simulate", "host_tools.simulate", "run the firmware core against the physical model"),
     ("profiles", "host_tools.profiles_cmd", "list the treatment profiles and their limits"),
+    ("virtual-pen", "host_tools.virtual_pen", "serve a MicroPython pen on a pseudo-terminal"),
+    ("deploy", "host_tools.deploy", "copy the firmware to a pen and check it by hash"),
 )
 
 
-def build_parser():
+def build_parser(argv):
+    """Only the chosen subcommand's module is imported: some pull in heavy libraries."""
     parser = argparse.ArgumentParser(prog="cryopen", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
     for name, module, text in COMMANDS:
-        mod = importlib.import_module(module)
         p = sub.add_parser(name, help=text, description=text)
-        mod.add_arguments(p)
-        p.set_defaults(run=mod.run)
+        if name in argv:
+            mod = importlib.import_module(module)
+            mod.add_arguments(p)
+            p.set_defaults(run=mod.run)
     return parser
 
 
 def main(argv=None):
     """Console entry point; returns the exit status."""
-    args = build_parser().parse_args(argv)
+    argv = sys.argv[1:] if argv is None else argv
+    args = build_parser(argv[:1]).parse_args(argv)
     return args.run(args) or 0
 
 

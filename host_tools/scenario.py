@@ -12,6 +12,7 @@ import json
 
 from firmware import profiles
 from hal.fake import FAULTS
+from hal.plant import checked_params
 
 HOST_FAULTS = ("loop_hang",)  # the main loop is not called; hardware still acts
 MAX_DURATION_S = 3600
@@ -113,6 +114,10 @@ def from_dict(d):
             else profiles.load(d["profile"])
     except profiles.ProfileError as e:
         raise ScenarioError(str(e))
+    try:
+        checked_params(d.get("plant", {}))
+    except ValueError as e:
+        raise ScenarioError("plant: %s" % e)
     events = [_event(i, e, duration) for i, e in enumerate(d["events"])]
     for i in range(1, len(events)):
         if events[i].t_s < events[i - 1].t_s:

@@ -47,6 +47,7 @@ class Simulation:
         self.max_open_ms = 0
         self.open_total_ms = 0
         self.min_tip_c = self.plant.tip_c
+        self.hardware = []  # what the hardware did on its own: backstop, watchdog
         self._fault_bits = 0
         self._app = None
 
@@ -99,8 +100,12 @@ class Simulation:
         else:
             self.open_run_ms = 0
         self.min_tip_c = min(self.min_tip_c, self.plant.tip_c)
+        fired = hal.backstop_fired
         hal.advance(_DT_MS)
+        if hal.backstop_fired and not fired:
+            self.hardware.append({"t_s": hal.t_ms / 1000.0, "event": "backstop_fired"})
         if hal.wdt_expired:
+            self.hardware.append({"t_s": hal.t_ms / 1000.0, "event": "watchdog_reset"})
             self._reboot(t_ms + _DT_MS)
 
     def _reboot(self, t_ms):
@@ -164,6 +169,7 @@ class Simulation:
             "min_tip_c": round(self.min_tip_c, 2),
             "exceptions": pen.exceptions + self.app.errors,
             "reboots": self.reboots,
+            "hardware_events": self.hardware,
         }
 
 

@@ -158,12 +158,22 @@ def test_low_battery_blocks_a_new_application_but_lets_one_finish():
 
 
 def test_backstop_covers_the_remaining_contact_time_plus_margin():
-    rig = Rig(profile("aftercare", contact_s=10))
+    rig = Rig(profile("moderate", contact_s=1, hold_s=0, cool_window_s=1))
     out = rig.press()
     assert out.valve
-    assert out.backstop_ms == 10000 + limits.BACKSTOP_MARGIN_MS
-    rig.run_ms(4000)
-    assert rig.pen.sup.backstop_ms(rig.t) == 6000 - 10 + limits.BACKSTOP_MARGIN_MS
+    assert out.backstop_ms == 1000 + limits.BACKSTOP_MARGIN_MS
+    rig.run_ms(400)
+    assert rig.pen.sup.backstop_ms(rig.t) == 600 - 10 + limits.BACKSTOP_MARGIN_MS
+
+
+def test_backstop_never_outlasts_the_time_to_reach_the_floor():
+    rig = Rig(profile("aftercare"))
+    out = rig.press()
+    margin_cc = rig.pen.sup.cc - rig.prof.floor_cc
+    assert out.backstop_ms == margin_cc * 1000 // limits.MAX_COOL_CC_PER_S
+    assert out.backstop_ms < 1000
+    rig.pen.sup.cc = rig.prof.floor_cc + 1  # at the floor: never below two ticks
+    assert rig.pen.sup.backstop_ms(rig.t) == limits.BACKSTOP_MIN_MS
 
 
 def test_contact_limit_holds_across_the_tick_counter_wrap():

@@ -1,0 +1,305 @@
+"""Lumped physical model of the pen: the tip, the N2O spray that cools it and
+the skin under it. Host only (the simulator and the benchmark); it uses
+CoolProp at construction and plain float arithmetic in step().
+
+Every number, its unit, range and source is in PARAMS and in docs/PLANT.md.
+Override any of them by name: Plant(**{"cartridge_c": 0.0}). A scenario's JSON
+"plant" object is passed the same way.
+
+Nodes: the tip (one heat capacity), the skin under it as two tissue shells
+(near and deep) coupled to the body at core_c, and the cartridge (mass of
+liquid left, temperature fixed at cartridge_c).
+"""
+import math
+
+from CoolProp.CoolProp import PropsSI
+
+FLUID = "NitrousOxide"
+KELVIN = 273.15
+P_ATM_PA = 101325.0
+
+# name, default, unit, plausible min, plausible max, source (docs/PLANT.md has the detail)
+PARAMS = (
+    ("cartridge_g", 8.0, "g", 1.0, 100.0,
+     "N2O cartridge fill; commercial pens use 16 and 23.5 g (domain.md)"),
+    ("cartridge_c", 20.0, "C", -20.0, 35.0,
+     "cartridge temperature, fixed; below the 36.4 C critical point (domain.md)"),
+    ("room_c", 22.0, "C", 10.0, 30.0, "clinic room air"),
+    ("skin_c", 33.0, "C", 28.0, 36.0, "resting skin surface, 32 to 34 C"),
+    ("core_c", 37.0, "C", 36.0, 38.0, "body core and arterial blood"),
+    ("tip_start_c", 32.0, "C", -20.0, 40.0,
+     "tip at the trigger: it has rested on the skin (our choice)"),
+    ("tip_mass_g", 0.3, "g", 0.1, 20.0,
+     "thin copper cap with its thermistor (our choice)"),
+    ("tip_cp_j_per_g_k", 0.385, "J/g.K", 0.1, 1.0,
+     "copper 0.385; aluminium 0.897 (handbook)"),
+    ("tip_d_mm", 6.0, "mm", 1.0, 15.0, "contact face diameter (our choice)"),
+    ("tip_air_area_mm2", 60.0, "mm2", 0.0, 1000.0,
+     "tip surface exposed to room air (our choice)"),
+    ("air_h_w_per_m2_k", 10.0, "W/m2.K", 2.0, 25.0,
+     "natural convection in air, 2 to 25 (heat-transfer handbooks)"),
+    ("nozzle_um", 40.0, "um", 10.0, 300.0,
+     "orifice diameter, sets the flow and so the cartridge life (our choice)"),
+    ("discharge_coeff", 0.6, "-", 0.1, 1.0,
+     "sharp-edged orifice 0.61 (handbook)"),
+    ("spray_efficiency", 0.18, "-", 0.05, 1.0,
+     "share of the spray's cooling the tip takes up; rest leaves by the vent (our choice)"),
+    ("spray_h_w_per_m2_k", 10000.0, "W/m2.K", 1000.0, 50000.0,
+     "boiling spray on the tip's inner face; 2700 to 23000 from Aguilar 2001 (our choice within)"),
+    ("epidermis_mm", 0.1, "mm", 0.05, 1.5,
+     "0.1 mm on most skin, up to 1.5 mm on palms and soles (histology texts)"),
+    ("k_epidermis_w_per_m_k", 0.21, "W/m.K", 0.15, 0.3, "domain.md"),
+    ("k_dermis_w_per_m_k", 0.33, "W/m.K", 0.29, 0.37, "domain.md: 0.29 to 0.37"),
+    ("tissue_cp_j_per_g_k", 3.4, "J/g.K", 3.2, 3.6, "domain.md: 3.2 to 3.6"),
+    ("tissue_density_kg_per_m3", 1100.0, "kg/m3", 1000.0, 1200.0, "soft tissue"),
+    ("perfusion_per_s", 0.001, "1/s", 0.0, 0.01,
+     "blood volume per tissue volume per second, Pennes model (our choice in the usual range)"),
+    ("tissue_latent_j_per_g", 250.0, "J/g", 0.0, 334.0,
+     "water 334 J/g times about 0.7 water in skin; 0 turns freezing off"),
+)
+_DEFAULTS = dict((row[0], row[1]) for row in PARAMS)
+_BOUNDS = dict((row[0], (row[3], row[4])) for row in PARAMS)
+
+BLOOD_RHO_CP = 1060.0 * 3770.0  # J/m3.K: blood density times specific heat (handbook)
+GAS_GAMMA = 1.27  # N2O vapour cp/cv, ideal gas at room temperature (handbook)
+FREEZE_TOP_C = -1.0  # tissue freezes over this band; the latent heat is spread across it
+FREEZE_BOTTOM_C = -8.0
+# Tissue shells, in radii of the hemisphere equivalent to the contact disc (our choice):
+# the surface node spans 1..1.5 (about 1 mm thick), the deep node 1.5..4. A freeze of
+# ten seconds reaches about 2 mm (domain.md: ice front 1 mm per 5 s).
+SHELL_MID = 1.5
+SHELL_OUT = 4.0
+TABLE_TOP_C = 60.0  # enthalpy tables run from the boiling point up to here, 1 K apart
+
+
+def boiling_point_c():
+    """N2O saturation temperature at 1 atm."""
+    return PropsSI("T", "P", P_ATM_PA, "Q", 0, FLUID) - KELVIN
+
+
+BOIL_C = boiling_point_c()
+
+
+def saturation_bar(cartridge_c):
+    return PropsSI("P", "T", cartridge_c + KELVIN, "Q", 0, FLUID) / 1e5
+
+
+def _vapour_h_1atm(tip_c):
+    """J/kg of vapour at 1 atm; at or below the boiling point, saturated vapour."""
+    if tip_c <= BOIL_C:
+        return PropsSI("H", "P", P_ATM_PA, "Q", 1, FLUID)
+    return PropsSI("H", "T", tip_c + KELVIN, "P", P_ATM_PA, FLUID)
+
+
+def enthalpy_j_per_g(tip_c, cartridge_c):
+    """Cooling one gram of liquid can take up: vapour at the tip temperature and
+    1 atm minus saturated liquid at the cartridge temperature."""
+    liquid = PropsSI("H", "T", cartridge_c + KELVIN, "Q", 0, FLUID)
+    return (_vapour_h_1atm(tip_c) - liquid) / 1000.0
+
+
+def gas_enthalpy_j_per_g(tip_c, cartridge_c):
+    """The same for saturated vapour (pen tilted); zero once the tip is colder
+    than the vapour gets by expanding to 1 atm."""
+    vapour = PropsSI("H", "T", cartridge_c + KELVIN, "Q", 1, FLUID)
+    return max(0.0, (_vapour_h_1atm(tip_c) - vapour) / 1000.0)
+
+
+def liquid_flow_g_per_s(area_m2, cartridge_c):
+    """Liquid through an orifice of effective area Cd.A: Cd.A.sqrt(2 rho dP)."""
+    rho = PropsSI("D", "T", cartridge_c + KELVIN, "Q", 0, FLUID)
+    dp = saturation_bar(cartridge_c) * 1e5 - P_ATM_PA
+    return area_m2 * math.sqrt(2.0 * rho * dp) * 1000.0
+
+
+def gas_flow_g_per_s(area_m2, cartridge_c):
+    """Saturated vapour through the same effective area, choked (ideal-gas formula)."""
+    rho = PropsSI("D", "T", cartridge_c + KELVIN, "Q", 1, FLUID)
+    p = saturation_bar(cartridge_c) * 1e5
+    g = GAS_GAMMA
+    choke = (2.0 / (g + 1.0)) ** ((g + 1.0) / (g - 1.0))
+    return area_m2 * math.sqrt(g * rho * p * choke) * 1000.0
+
+
+def checked_params(overrides):
+    """Defaults with the overrides applied; an unknown name or a value outside its
+    plausible range raises ValueError naming the parameter."""
+    values = dict(_DEFAULTS)
+    for name, value in overrides.items():
+        if name not in _BOUNDS:
+            raise ValueError("unknown plant parameter: %s" % name)
+        lo, hi = _BOUNDS[name]
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise ValueError("plant parameter %s must be a number" % name)
+        if not lo <= value <= hi:
+            raise ValueError("plant parameter %s = %r outside %r..%r" % (name, value, lo, hi))
+        values[name] = float(value)
+    if not values["room_c"] < values["skin_c"] < values["core_c"]:
+        raise ValueError("plant parameter skin_c must lie between room_c and core_c")
+    return values
+
+
+def _shell_g(k, r_in, r_out):
+    """Conductance of a hemispherical shell between two radii (W/K)."""
+    return 2.0 * math.pi * k / (1.0 / r_in - 1.0 / r_out)
+
+
+def _hemisphere_volume(r_in, r_out):
+    return 2.0 / 3.0 * math.pi * (r_out ** 3 - r_in ** 3)
+
+
+class Plant:
+    """Call step(dt_s, valve_open) once per tick.
+
+    Set: contact (tip on skin, default True), tilted (sprays gas, default False).
+    Read: tip_c, tissue_near_c, tissue_deep_c, gas_used_g, gas_left_g, cartridge_c,
+    pressure_bar, liquid_flow_g_per_s, gas_flow_g_per_s, boil_c, and the tip's heat
+    ledger: spray_heat_j (removed), skin_heat_j and air_heat_j (entered), with
+    tip_heat_capacity_j_per_k * (tip_c - tip_start_c) == skin + air - spray.
+    """
+
+    def __init__(self, **overrides):
+        p = checked_params(overrides)
+        self._p = p
+        self.boil_c = BOIL_C
+        self.pressure_bar = saturation_bar(p["cartridge_c"])
+        self.contact = True
+        self.tilted = False
+        self.tip_c = p["tip_start_c"]
+        self.gas_left_g = p["cartridge_g"]
+        self.gas_used_g = 0.0
+        self.spray_heat_j = 0.0  # taken from the tip by the spray
+        self.skin_heat_j = 0.0  # given to the tip by the skin (negative if the tip warms it)
+        self.air_heat_j = 0.0  # given to the tip by the room air
+        self._build_tip(p)
+        self._build_spray(p)
+        self._build_skin(p)
+        self._h_max_s = 0.5 * min(self._time_constants())
+
+    @property
+    def cartridge_c(self):
+        return self._p["cartridge_c"]
+
+    # --- construction ----------------------------------------------------------
+    def _build_tip(self, p):
+        self.tip_heat_capacity_j_per_k = p["tip_mass_g"] * p["tip_cp_j_per_g_k"]
+        self._inv_c_tip = 1.0 / self.tip_heat_capacity_j_per_k
+        self._g_air = p["air_h_w_per_m2_k"] * p["tip_air_area_mm2"] * 1e-6
+        self._room_c = p["room_c"]
+        self._face_m2 = math.pi / 4.0 * (p["tip_d_mm"] * 1e-3) ** 2  # on skin outside, spray inside
+
+    def _build_spray(self, p):
+        cart_c = p["cartridge_c"]
+        area = p["discharge_coeff"] * math.pi / 4.0 * (p["nozzle_um"] * 1e-6) ** 2
+        self.liquid_flow_g_per_s = liquid_flow_g_per_s(area, cart_c)
+        self.gas_flow_g_per_s = gas_flow_g_per_s(area, cart_c)
+        self._g_spray = p["spray_h_w_per_m2_k"] * self._face_m2
+        # Cooling power (W) the spray can deliver, tabulated over tip temperature.
+        eff = p["spray_efficiency"]
+        temps = [self.boil_c + i for i in range(int(TABLE_TOP_C - self.boil_c) + 1)]
+        self._liquid_cap_w = [eff * self.liquid_flow_g_per_s * enthalpy_j_per_g(t, cart_c)
+                              for t in temps]
+        self._gas_cap_w = [eff * self.gas_flow_g_per_s * gas_enthalpy_j_per_g(t, cart_c)
+                           for t in temps]
+        self._table_last = len(temps) - 1
+
+    def _build_skin(self, p):
+        a = p["tip_d_mm"] * 1e-3 / math.pi  # hemisphere with the disc's spreading conductance
+        k = p["k_dermis_w_per_m_k"]
+        rho_c = p["tissue_density_kg_per_m3"] * p["tissue_cp_j_per_g_k"] * 1000.0
+        v1 = _hemisphere_volume(a, SHELL_MID * a)
+        v2 = _hemisphere_volume(SHELL_MID * a, SHELL_OUT * a)
+        r1 = (1.0 + SHELL_MID) / 2.0 * a
+        r2 = (SHELL_MID + SHELL_OUT) / 2.0 * a
+        r_epidermis = p["epidermis_mm"] * 1e-3 / (p["k_epidermis_w_per_m_k"] * self._face_m2)
+        self._g_tip_skin = 1.0 / (r_epidermis + 1.0 / _shell_g(k, a, r1))
+        self._g_12 = _shell_g(k, r1, r2)
+        perfusion = p["perfusion_per_s"] * BLOOD_RHO_CP
+        self._g1_core = perfusion * v1
+        self._g2_core = perfusion * v2 + 2.0 * math.pi * k * r2  # perfusion + conduction to depth
+        self._c1 = rho_c * v1
+        self._c2 = rho_c * v2
+        latent_per_k = p["tissue_latent_j_per_g"] * p["tissue_density_kg_per_m3"] * 1000.0 \
+            / (FREEZE_TOP_C - FREEZE_BOTTOM_C)
+        self._c1_freezing = self._c1 + latent_per_k * v1
+        self._c2_freezing = self._c2 + latent_per_k * v2
+        self._core_c = p["core_c"]
+        self._rest_skin(p)
+
+    def _rest_skin(self, p):
+        """Resting profile: surface node at skin_c. The surface's loss to the room
+        (tip lifted) is the conductance that makes this profile steady."""
+        core, s1 = p["core_c"], p["skin_c"]
+        s2 = (self._g_12 * s1 + self._g2_core * core) / (self._g_12 + self._g2_core)
+        gain = self._g_12 * (s2 - s1) + self._g1_core * (core - s1)
+        self._g_skin_air = gain / (s1 - p["room_c"])
+        self.tissue_near_c = s1
+        self.tissue_deep_c = s2
+
+    def _time_constants(self):
+        return (1.0 / (self._inv_c_tip * (self._g_spray + self._g_tip_skin + self._g_air)),
+                self._c1 / (self._g_tip_skin + self._g_12 + self._g1_core + self._g_skin_air),
+                self._c2 / (self._g_12 + self._g2_core))
+
+    # --- use -------------------------------------------------------------------
+    def empty_cartridge(self):
+        """No liquid left: the valve then gives no cooling."""
+        self.gas_left_g = 0.0
+
+    def step(self, dt_s, valve_open):
+        """Advances by dt_s, in sub-steps short enough for the explicit update to stay stable."""
+        if dt_s <= self._h_max_s:
+            self._advance(dt_s, valve_open)
+            return
+        n = int(dt_s / self._h_max_s) + 1
+        for _ in range(n):
+            self._advance(dt_s / n, valve_open)
+
+    def _advance(self, h, valve_open):
+        t = self.tip_c
+        s1 = self.tissue_near_c
+        s2 = self.tissue_deep_c
+        core = self._core_c
+        p_spray = self._spray_w(t, h) if valve_open and self.gas_left_g > 0.0 else 0.0
+        p_air = self._g_air * (self._room_c - t)
+        if self.contact:
+            p_skin = self._g_tip_skin * (s1 - t)
+            p_s1 = -p_skin
+        else:
+            p_skin = 0.0
+            p_s1 = self._g_skin_air * (self._room_c - s1)
+        p_12 = self._g_12 * (s2 - s1)
+        p_s1 += p_12 + self._g1_core * (core - s1)
+        p_s2 = self._g2_core * (core - s2) - p_12
+        c1 = self._c1_freezing if FREEZE_BOTTOM_C < s1 < FREEZE_TOP_C else self._c1
+        c2 = self._c2_freezing if FREEZE_BOTTOM_C < s2 < FREEZE_TOP_C else self._c2
+        self.tip_c = t + h * (p_air + p_skin - p_spray) * self._inv_c_tip
+        self.tissue_near_c = s1 + h * p_s1 / c1
+        self.tissue_deep_c = s2 + h * p_s2 / c2
+        self.spray_heat_j += h * p_spray
+        self.skin_heat_j += h * p_skin
+        self.air_heat_j += h * p_air
+
+    def _spray_w(self, t, h):
+        """Cooling power taken from the tip over h; drains the cartridge."""
+        if self.tilted:
+            table, flow = self._gas_cap_w, self.gas_flow_g_per_s
+        else:
+            table, flow = self._liquid_cap_w, self.liquid_flow_g_per_s
+        x = t - self.boil_c
+        i = int(x)
+        if i >= self._table_last:
+            cap = table[self._table_last]
+        else:
+            cap = table[i] + (table[i + 1] - table[i]) * (x - i)
+        # The spray boils at the boiling point: it cannot take heat faster than the
+        # tip's face passes it, and nothing once the tip is there.
+        power = min(cap, self._g_spray * x)
+        used = flow * h
+        left = self.gas_left_g
+        if used > left:
+            power *= left / used
+            used = left
+        self.gas_left_g = left - used
+        self.gas_used_g += used
+        return power
