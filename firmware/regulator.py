@@ -8,6 +8,7 @@ from firmware.compat import const
 
 _FULL = const(1000)  # duty per mille
 _I_SCALE = const(1000)  # integrator holds duty * _I_SCALE for sub-per-mille resolution
+_I_BAND_CC = const(300)  # integrate only within 3 C of target: no charge during the approach
 
 
 class Regulator:
@@ -39,8 +40,8 @@ class Regulator:
             base = 0
         p = err * self.kp // 100
         u = base + p + self.integ // _I_SCALE
-        # Conditional integration: no windup while the output is pinned at a rail.
-        if (u < _FULL or err < 0) and (u > 0 or err > 0):
+        # Conditional integration: only near target, and never while pinned at a rail.
+        if -_I_BAND_CC < err < _I_BAND_CC and (u < _FULL or err < 0) and (u > 0 or err > 0):
             self.integ += err * self.ki * dt_ms // 100
             if self.integ > _FULL * _I_SCALE:
                 self.integ = _FULL * _I_SCALE

@@ -17,6 +17,6 @@ WDT_MS = const(1000)
 BATTERY_LOW_MV = const(3400)
 
 # Regulator gains for this valve and tip (per mille of duty; see regulator.py).
-REG_KP = const(60)
+REG_KP = const(300)
 REG_KI = const(40)
 REG_FF = const(4)
