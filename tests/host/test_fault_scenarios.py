@@ -66,7 +66,7 @@ def test_loop_hang_is_stopped_by_the_backstop_alone(tmp_path):
     events = [e["event"] for e in summary["hardware_events"]]
     assert events[0] == "backstop_fired"
     fired = summary["hardware_events"][0]["t_s"]
-    assert 10.5 < fired < 11.1  # before the watchdog (11.5) and the contact limit + 0.1 s
+    assert 1.5 < fired < 2.5  # hung with the valve open in the cool-down; watchdog due at 2.5 s
     assert summary["max_valve_open_s"] <= 10.0 + 0.1
     assert summary["min_tip_c"] > profiles.builtin("aftercare").floor_cc / 100
 
