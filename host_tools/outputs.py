@@ -17,6 +17,7 @@ _FORMAT = {
     "fault": lambda v: "|".join(alarms.names(v)),
     "gas_g": lambda v: "%.4f" % v,
     "beep": lambda v: signals.BEEP_NAMES[v],
+    "end_reason": lambda v: states.END_NAMES[v],
 }
 
 

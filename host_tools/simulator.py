@@ -12,7 +12,7 @@ from hal.plant import Plant
 
 TRACE_COLUMNS = ("t_s", "state", "trigger", "valve_cmd", "valve_open", "tip_c", "reading_c",
                  "target_c", "alarm", "fault", "gas_g", "beep", "tone_hz", "led", "duty",
-                 "contact", "applications")
+                 "contact", "applications", "end_reason")
 _DT_MS = limits.TICK_MS
 
 
@@ -149,7 +149,7 @@ class Simulation:
             t_ms / 1000.0, out.state, int(hal.pressed), int(out.valve), int(hal.valve_open),
             self.plant.tip_c, out.temp_cc / 100.0, out.target_cc / 100.0, out.alarm, out.fault,
             self.plant.gas_used_g, out.beep, hal.tone_hz, int(hal.led_on), out.duty,
-            int(self.plant.contact), out.applications))
+            int(self.plant.contact), out.applications, out.end_reason))
 
     def _summary(self):
         pen = self.app.pen
