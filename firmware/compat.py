@@ -21,9 +21,13 @@ def ticks_diff(new, old):
     """Signed ms from old to new, correct across the tick counter's wrap."""
     d = (new - old) & _TICKS_MASK
     if d >= _TICKS_HALF:
-        d -= TICKS_PERIOD
+        # Two halves: the period, 2**30, is not a small int on 32-bit ports,
+        # and subtracting it at once would allocate a long int.
+        d = d - _TICKS_HALF - _TICKS_HALF
     return d
 
 
 def ticks_add(ticks, delta):
-    return (ticks + delta) & _TICKS_MASK
+    # Offset by half a period so that no intermediate outgrows a small int (which
+    # would allocate); adding the half back modulo the period flips bit 29.
+    return ((ticks - _TICKS_HALF + delta) & _TICKS_MASK) ^ _TICKS_HALF

@@ -26,6 +26,9 @@ class Supervisor:
         self.stuck_ms = 0
         self.valve = False  # the command in force since the last tick
         self.rest_end_ms = now_ms
+        self.app_start_ms = now_ms
+        # Every attribute exists from here on: a first assignment in the tick would grow the dict.
+        self._restart_window()
         self.new_session()
         self._closed(now_ms)
 

@@ -33,3 +33,23 @@ def test_the_check_catches_a_misnamed_test():
 
 def test_alarm_section_is_the_alarm_table():
     assert safety_doc.alarm_section(TEXT) == safety_doc.alarm_table()
+
+
+_UNITS = {"ms": 1, "s": 1000, "C": 100, "C/s": 100, "": 1}
+
+
+def documented_limits():
+    """NAME -> value in the module's units, from the Limits table."""
+    import re
+
+    found = {}
+    for m in re.finditer(r"^\| `([A-Z_]+)` \| (-?[\d.]+) ?([a-zA-Z/]*) \|", TEXT, re.M):
+        found[m.group(1)] = round(float(m.group(2)) * _UNITS[m.group(3)])
+    return found
+
+
+def test_limits_table_is_the_limits_module():
+    from firmware import limits
+
+    actual = {k: v for k, v in vars(limits).items() if k.isupper()}
+    assert documented_limits() == actual

@@ -131,8 +131,8 @@ def test_valve_invariants_hold_on_every_tick(prof, codes, rate, start, watchdog)
     for s in steps:
         ref.t = (ref.t + s.dt) % TICKS_PERIOD
         trigger = trigger != s.toggle
-        if s.reset:
-            pen.reset(ref.t)
+        if s.reset and pen.reset(ref.t):
+            ref.open_in_session = 0  # a reset that takes starts a new session
         raw, cc, input_fault = _reading(s, cc, ref.prev_valve)
         out = pen.tick(ref.t, raw, trigger, s.hw)
         ref.check(out, trigger, s.dt, input_fault or bool(s.hw & alarms.LATCHING_BITS))
