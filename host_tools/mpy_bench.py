@@ -1,68 +1,62 @@
 """Runs on the MicroPython WebAssembly interpreter (`node tests/mpy/run.mjs --exec`),
 started by `cryopen bench`. Prints one JSON line: us per tick in steady TREATING,
-heap bytes allocated per tick, and heap in use after the firmware is imported
-and built. The bench tip is integer-only so that it allocates nothing itself."""
+heap bytes allocated per tick, and heap in use once the firmware is imported and
+built. The phases run as STEPS, one interpreter call each: this port collects
+garbage only between calls, and start-up garbage must not count as heap in use.
+The bench tip is integer-only so that it allocates nothing itself."""
 import gc
 import json
 import time
 
-gc.collect()
-heap_before = gc.mem_alloc()
-
-from boards.sim import board  # noqa: E402
-from firmware import pen as pen_mod, profiles, states  # noqa: E402
-
-pen = pen_mod.build(board, profiles.builtin("very_long"))  # 30 s hold: treating throughout
-gc.collect()
-heap_built = gc.mem_alloc() - heap_before
-
 TICKS = 2000
 LO_CC = -9000
-raw_of = [pen.thermistor.raw_for(cc) for cc in range(LO_CC, 4001, 5)]  # 5 cc steps
+bench = {}
 
 
-class Tip:
-    def __init__(self):
-        self.cc = 3200
-        self.now = 0
-
-    def tick(self, trigger):
-        out = pen.tick(self.now, raw_of[(self.cc - LO_CC) // 5], trigger, 0)
-        if out.valve:
-            self.cc += (-8800 - self.cc) // 60
-        else:
-            self.cc += (3200 - self.cc) // 400
-        self.now += 10
-        return out
+def baseline():
+    bench["heap_before"] = gc.mem_alloc()
 
 
-tip = Tip()
-for _ in range(20):
-    tip.tick(False)
-for _ in range(800):  # press and settle at target
-    tip.tick(True)
-if pen.out.state != states.TREATING:
-    raise SystemExit("bench pen not treating")
+def start_firmware():
+    from boards.sim import board
+    from firmware import pen as pen_mod, profiles
+
+    bench["pen"] = pen_mod.build(board, profiles.builtin("very_long"))  # 30 s hold
 
 
-def measure(trigger):
+def measure():
+    from firmware import states
+
+    heap = gc.mem_alloc() - bench["heap_before"]
+    pen = bench["pen"]
+    raw_of = [pen.thermistor.raw_for(cc) for cc in range(LO_CC, 4001, 5)]  # 5 cc steps
+    tip = [3200, 0]  # cc, now
+
+    def tick(trigger):
+        out = pen.tick(tip[1], raw_of[(tip[0] - LO_CC) // 5], trigger, 0)
+        tip[0] += (-8800 - tip[0]) // 60 if out.valve else (3200 - tip[0]) // 400
+        tip[1] += 10
+
+    for _ in range(20):
+        tick(False)
+    for _ in range(800):  # press and settle at target
+        tick(True)
     gc.collect()
     gc.disable()
     a = gc.mem_alloc()
     t0 = time.ticks_us()
     for _ in range(TICKS):
-        tip.tick(trigger)
+        tick(True)
     us = time.ticks_diff(time.ticks_us(), t0)
-    b = gc.mem_alloc()
+    allocated = gc.mem_alloc() - a
     gc.enable()
-    return us / TICKS, (b - a) / TICKS
+    if pen.out.state != states.TREATING:
+        raise SystemExit("bench pen left TREATING")
+    print(json.dumps({
+        "us_per_tick_treating": round(us / TICKS, 1),
+        "heap_bytes_per_tick_treating": allocated / TICKS,
+        "heap_after_start_bytes": heap,
+    }))
 
 
-us_treating, bytes_treating = measure(True)
-treating = pen.out.state == states.TREATING
-print(json.dumps({
-    "us_per_tick_treating": round(us_treating, 1),
-    "heap_bytes_per_tick_treating": bytes_treating,
-    "still_treating": treating,
-    "heap_after_start_bytes": heap_built,
-}))
+STEPS = [baseline, start_firmware, measure]

@@ -5,7 +5,9 @@
 //                                               run FILE.py as __main__ instead (benchmarks);
 //                                               sys.argv is [FILE.py, ARG...]; the file sits at
 //                                               /cryopen/<its repo path> (/cryopen/exec/<name>
-//                                               if outside the repo); exit status from sys.exit()
+//                                               if outside the repo); exit status from sys.exit();
+//                                               functions listed in its STEPS run after it, each
+//                                               in its own call, after a garbage collection
 //
 // The device modules (firmware/, hal/ except the host-only hal/plant.py, boards/)
 // and the test modules are copied into the interpreter's file system under
@@ -133,6 +135,22 @@ except BaseException as e:
     sys.print_exception(e)
     _status = 1
 `);
+    // This port's gc.collect() reclaims nothing until control returns to the host,
+    // so a script that measures the heap lists its phases in STEPS: each runs in
+    // its own call, after a collection.
+    mp.runPython(`_steps = globals().get("STEPS", []) if _status == 0 else []\n_n_steps = len(_steps)`);
+    const steps = mp.globals.get("_n_steps");
+    for (let i = 0; i < steps && mp.globals.get("_status") === 0; i++) {
+      mp.runPython(`
+import gc
+gc.collect()
+try:
+    _steps[${i}]()
+except BaseException as e:
+    sys.print_exception(e)
+    _status = 1
+`);
+    }
     return mp.globals.get("_status");
   }
   mp.runPython(`

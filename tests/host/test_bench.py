@@ -1,0 +1,39 @@
+"""The regulation figures of `cryopen bench` are deterministic (simulated time),
+so they are held to the bounds here. Speed figures are printed by the bench and
+never asserted."""
+import json
+
+import pytest
+
+from host_tools import bench, cli
+
+FIGURES = {doc["name"]: bench.reference_figures(doc) for doc in bench.REFERENCE}
+
+
+@pytest.mark.parametrize("name", sorted(FIGURES))
+def test_reaches_target_within_1_2_of_the_physical_limit(name):
+    assert FIGURES[name]["time_ratio"] <= 1.2
+
+
+@pytest.mark.parametrize("name", sorted(FIGURES))
+def test_overshoot_under_2_c_and_never_below_the_floor(name):
+    f = FIGURES[name]
+    assert f["overshoot_c"] <= 2.0
+    assert f["min_tip_c"] > f["floor_c"]
+
+
+def test_moderate_freeze_gas_against_open_loop_and_thermodynamics():
+    f = FIGURES["moderate freeze"]
+    assert f["gas_vs_open_loop"] <= 0.7
+    assert 1.0 <= f["gas_vs_thermo_min"] <= 1.5  # below 1.0 would break physics
+
+
+def test_bench_json_has_every_figure(capsys):
+    assert cli.main(["bench", "--json"]) == 0
+    figures = json.loads(capsys.readouterr().out)
+    assert figures["micropython"]["heap_bytes_per_tick_treating"] == 0
+    assert figures["micropython"]["us_per_tick_treating"] > 0
+    assert figures["micropython"]["heap_after_start_bytes"] > 0
+    assert figures["cpython_sim_speed_x"] > 0
+    assert figures["mpy_total_bytes"] > 0
+    assert [r["profile"] for r in figures["reference"]] == ["moderate", "ftf", "aftercare"]
