@@ -128,7 +128,7 @@ def builtin(name):
         if d["name"] == name:
             return load(d)
     raise ProfileError("no profile named '%s'; known: %s"
-                       % (name, ", ".join(d["name"] for d in PROFILES)))
+                       % (name, ", ".join(str(d["name"]) for d in PROFILES)))
 
 
 def all_builtin():

@@ -82,8 +82,9 @@ class Signals:
             beep = BEEP_SECOND
             phase = app_ms
         self.beep = beep
-        if beep != BEEP_NONE and pulse(_PATTERNS[beep], phase):
-            self.tone_hz = _PATTERNS[beep][4]
+        pattern = _PATTERNS[beep]  # None for BEEP_NONE
+        if pattern is not None and pulse(pattern, phase):
+            self.tone_hz = pattern[4]
         else:
             self.tone_hz = 0
         return self.tone_hz

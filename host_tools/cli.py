@@ -12,6 +12,7 @@ COMMANDS = (
     ("bench", "host_tools.bench", "measure the loop against physics, the open loop and the clock"),
     ("virtual-pen", "host_tools.virtual_pen", "serve a MicroPython pen on a pseudo-terminal"),
     ("deploy", "host_tools.deploy", "copy the firmware to a pen and check it by hash"),
+    ("check", "host_tools.check", "compile, subset-check and type-check the device code"),
 )
 
 

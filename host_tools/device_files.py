@@ -5,7 +5,8 @@ path on the host, destination its path from the root of the pen's filesystem
 (no leading slash, as mpremote's ":path" and `cryopen deploy` take it).
 
 A real board gets the firmware core, the device HAL and its board package, and
-its main.py as main.py at the root. The "sim" board is the virtual pen on the
+its boot.py and main.py at the root (MicroPython runs boot.py first: it drives the
+valve pins low before main.py loads anything). The "sim" board is the virtual pen on the
 MicroPython WebAssembly port, which has no `machine`: it gets the core, the
 fake HAL and the sim board package instead.
 """
@@ -33,12 +34,13 @@ def device_files(board_name):
     sim = board_name == SIM
     paths = sorted((ROOT / "firmware").glob("*.py"))
     paths += [ROOT / "hal" / name for name in (SIM_HAL if sim else DEVICE_HAL)]
-    paths.append(ROOT / "boards" / "__init__.py")
+    paths += [ROOT / "boards" / "__init__.py", ROOT / "boards" / "reference_pen.py"]
     if sim:
         paths += sorted(board_dir.glob("*.py"))
         return [_same_place(p) for p in paths]
     paths += [board_dir / "__init__.py", board_dir / "board.py"]
-    return [_same_place(p) for p in paths] + [(str(board_dir / "main.py"), "main.py")]
+    return [_same_place(p) for p in paths] + [(str(board_dir / name), name)
+                                              for name in ("boot.py", "main.py")]
 
 
 def _same_place(path):

@@ -1,0 +1,3 @@
+from boards.esp32s3_devkit import board
+from hal.boot import boot
+boot(board)

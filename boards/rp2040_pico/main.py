@@ -1,0 +1,3 @@
+from boards.rp2040_pico import board
+from hal.boot import boot
+boot(board)

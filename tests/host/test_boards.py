@@ -1,0 +1,107 @@
+"""The reference boards: constants, pin maps, deploy file lists and freeze manifests."""
+from pathlib import Path
+
+import pytest
+
+from boards.esp32s3_devkit import board as esp32s3
+from boards.rp2040_pico import board as pico
+from boards.sim import board as sim
+from firmware import limits
+from host_tools.check import stub_requirements
+from host_tools.device_files import ROOT, UnknownBoard, device_files
+
+DEVICE_BOARDS = {"rp2040_pico": pico, "esp32s3_devkit": esp32s3}
+# The same tip, divider, valve and regulator on every pen: the simulator's values
+# are the reference boards' (see boards/sim/board.py).
+SHARED_WITH_SIM = ("ADC_BITS", "DIVIDER_OHM", "THERMISTOR_POINTS", "VALVE_MIN_ON_MS",
+                   "VALVE_MIN_OFF_MS", "BATTERY_LOW_MV", "REG_KP", "REG_KI", "REG_FF")
+PINS = ("VALVE_PIN", "MASTER_VALVE_PIN", "THERMISTOR_PIN", "BATTERY_PIN", "TRIGGER_PIN",
+        "RESET_PIN", "BUZZER_PIN", "LED_PIN")
+
+
+def constants(module):
+    return {k for k in vars(module) if k.isupper()}
+
+
+@pytest.mark.parametrize("name", DEVICE_BOARDS)
+def test_device_board_has_the_sim_constants_and_the_pin_map(name):
+    board = DEVICE_BOARDS[name]
+    assert board.NAME == name
+    assert constants(sim) <= constants(board)
+    assert {k: getattr(board, k) for k in SHARED_WITH_SIM} == {k: getattr(sim, k) for k in SHARED_WITH_SIM}
+    pins = [getattr(board, k) for k in PINS if getattr(board, k) is not None]
+    assert len(pins) == len(set(pins))  # no pin does two jobs
+    assert board.HAS_MASTER_VALVE is (board.MASTER_VALVE_PIN is not None)
+    assert limits.WDT_MIN_MS <= board.WDT_MS <= limits.WDT_MAX_MS
+    assert board.PORT in stub_requirements()
+    assert board.ADC_SAMPLES >= 1 and board.BATTERY_DIVIDER >= 1
+    assert board.ADC_REF_MV * board.BATTERY_DIVIDER * 65535 < 1 << 30  # battery maths stays a small int
+
+
+@pytest.mark.parametrize("name", DEVICE_BOARDS)
+def test_hit_and_hold_settings_are_all_or_nothing(name):
+    board = DEVICE_BOARDS[name]
+    settings = (board.VALVE_HIT_MS, board.VALVE_HOLD_DUTY, board.VALVE_PWM_HZ)
+    assert all(v is None for v in settings) or (
+        board.VALVE_HIT_MS >= board.VALVE_MIN_ON_MS and 0 < board.VALVE_HOLD_DUTY < 65535
+        and board.VALVE_PWM_HZ >= 20000)  # above hearing
+
+
+@pytest.mark.parametrize("name", DEVICE_BOARDS)
+def test_device_files_of_a_real_board(name):
+    files = device_files(name)
+    dests = [d for _, d in files]
+    firmware = sorted("firmware/" + p.name for p in (ROOT / "firmware").glob("*.py"))
+    assert dests == firmware + ["hal/__init__.py", "hal/machine_hal.py", "hal/boot.py",
+                                "boards/__init__.py", "boards/reference_pen.py",
+                                "boards/%s/__init__.py" % name, "boards/%s/board.py" % name,
+                                "boot.py", "main.py"]
+    for run_by_name in ("boot.py", "main.py"):
+        assert dict((d, s) for s, d in files)[run_by_name] == str(ROOT / "boards" / name / run_by_name)
+    assert all(Path(s).is_file() and Path(s).is_absolute() for s, _ in files)
+
+
+def test_device_files_of_the_virtual_pen():
+    dests = [d for _, d in device_files("sim")]
+    assert "hal/fake.py" in dests and "boards/sim/board.py" in dests
+    assert not {"hal/machine_hal.py", "hal/boot.py", "hal/plant.py", "main.py"} & set(dests)
+
+
+def test_unknown_board_is_refused_with_the_known_ones():
+    with pytest.raises(UnknownBoard, match="known: esp32s3_devkit, rp2040_pico, sim"):
+        device_files("pico2")
+
+
+def frozen(name):
+    """Runs a board's manifest.py with recorders of MicroPython's manifest functions
+    (same signatures); returns (included manifests, {frozen path: opt})."""
+    board_dir = ROOT / "boards" / name
+    included, frozen_files = [], {}
+
+    def package(package_path, files=None, base_path=".", opt=None):
+        base = (board_dir / base_path).resolve()
+        paths = ([base / package_path / f for f in files] if files is not None
+                 else sorted((base / package_path).rglob("*.py")))
+        for p in paths:
+            assert p.is_file(), p
+            frozen_files[p.relative_to(base).as_posix()] = opt
+
+    def module(module_path, base_path=".", opt=None):
+        assert (board_dir / base_path / module_path).is_file()
+        frozen_files[module_path] = opt
+
+    def include(manifest_path, **kwargs):
+        included.append(manifest_path)
+
+    manifest = board_dir / "manifest.py"
+    exec(compile(manifest.read_text(), str(manifest), "exec"),
+         {"package": package, "module": module, "include": include})
+    return included, frozen_files
+
+
+@pytest.mark.parametrize("name", DEVICE_BOARDS)
+def test_manifest_freezes_exactly_the_device_files_at_opt_3(name):
+    included, files = frozen(name)
+    assert included == ["$(PORT_DIR)/boards/manifest.py"]  # the port's own modules stay
+    assert set(files) == {d for _, d in device_files(name)}
+    assert set(files.values()) == {3}
