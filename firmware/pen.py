@@ -195,8 +195,26 @@ class Pen:
         out.led = signals.led(self.state, now_ms)
 
 
+class BoardError(ValueError):
+    pass
+
+
+def _board_value(board, name, lo, hi):
+    v = getattr(board, name)
+    if not lo <= v <= hi:
+        raise BoardError("board %s: %s = %s is outside %s..%s" % (board.NAME, name, v, lo, hi))
+
+
+def check_board(board):
+    """Board constants are configuration: outside the limits they are refused."""
+    _board_value(board, "VALVE_MIN_ON_MS", limits.VALVE_MIN_PULSE_MS, limits.VALVE_MAX_PULSE_MS)
+    _board_value(board, "VALVE_MIN_OFF_MS", limits.VALVE_MIN_PULSE_MS, limits.VALVE_MAX_PULSE_MS)
+    _board_value(board, "WDT_MS", limits.WDT_MIN_MS, limits.WDT_MAX_MS)
+
+
 def build(board, profile, now_ms=0, watchdog_reset=False, backstop_failed=False):
-    """A pen wired from a board definition and a loaded profile."""
+    """A pen wired from a checked board definition and a loaded profile."""
+    check_board(board)
     reg = Regulator(board.REG_KP, board.REG_KI, board.REG_FF,
                     board.VALVE_MIN_ON_MS, board.VALVE_MIN_OFF_MS)
     return Pen(profile, thermistor.from_board(board), reg, now_ms, watchdog_reset,

@@ -192,3 +192,21 @@ def test_master_valve_is_open_only_while_treating():
     assert rig.press().master
     rig.release()
     assert rig.out.master is False
+
+
+def test_a_board_outside_the_limits_is_refused():
+    from boards.sim import board
+    from firmware import pen as pen_mod
+
+    class FastValve:
+        pass
+
+    for name in dir(board):
+        setattr(FastValve, name, getattr(board, name))
+    FastValve.VALVE_MIN_ON_MS = limits.VALVE_MIN_PULSE_MS - 1
+    try:
+        pen_mod.build(FastValve, profile())
+    except pen_mod.BoardError as e:
+        assert "VALVE_MIN_ON_MS" in str(e)
+    else:
+        assert False, "a 9 ms valve pulse was accepted"
