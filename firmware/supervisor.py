@@ -13,7 +13,7 @@ _NO_READING = -1
 
 
 class Supervisor:
-    def __init__(self, profile, now_ms, watchdog_reset=False):
+    def __init__(self, profile, now_ms, watchdog_reset):
         self.profile = profile
         self.fault = alarms.F_WATCHDOG if watchdog_reset else 0
         self.inhibit = 0  # non-latching conditions (low battery)
