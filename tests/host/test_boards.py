@@ -1,4 +1,5 @@
 """The reference boards: constants, pin maps, deploy file lists and freeze manifests."""
+import types
 from pathlib import Path
 
 import pytest
@@ -74,28 +75,35 @@ def test_unknown_board_is_refused_with_the_known_ones():
 
 def frozen(name):
     """Runs a board's manifest.py with recorders of MicroPython's manifest functions
-    (same signatures); returns (included manifests, {frozen path: opt})."""
-    board_dir = ROOT / "boards" / name
+    (same signatures), following relative includes with their options as the
+    build does; returns (included port manifests, {frozen path: opt})."""
     included, frozen_files = [], {}
 
-    def package(package_path, files=None, base_path=".", opt=None):
-        base = (board_dir / base_path).resolve()
-        paths = ([base / package_path / f for f in files] if files is not None
-                 else sorted((base / package_path).rglob("*.py")))
-        for p in paths:
-            assert p.is_file(), p
-            frozen_files[p.relative_to(base).as_posix()] = opt
+    def run(manifest, options):
+        here = manifest.parent
 
-    def module(module_path, base_path=".", opt=None):
-        assert (board_dir / base_path / module_path).is_file()
-        frozen_files[module_path] = opt
+        def package(package_path, files=None, base_path=".", opt=None):
+            base = (here / base_path).resolve()
+            paths = ([base / package_path / f for f in files] if files is not None
+                     else sorted((base / package_path).rglob("*.py")))
+            for p in paths:
+                assert p.is_file(), p
+                frozen_files[p.relative_to(base).as_posix()] = opt
 
-    def include(manifest_path, **kwargs):
-        included.append(manifest_path)
+        def module(module_path, base_path=".", opt=None):
+            assert (here / base_path / module_path).is_file()
+            frozen_files[module_path] = opt
 
-    manifest = board_dir / "manifest.py"
-    exec(compile(manifest.read_text(), str(manifest), "exec"),
-         {"package": package, "module": module, "include": include})
+        def include(manifest_path, **kwargs):
+            if manifest_path.startswith("$("):
+                included.append(manifest_path)
+            else:
+                run((here / manifest_path).resolve(), types.SimpleNamespace(**kwargs))
+
+        exec(compile(manifest.read_text(), str(manifest), "exec"),
+             {"package": package, "module": module, "include": include, "options": options})
+
+    run(ROOT / "boards" / name / "manifest.py", types.SimpleNamespace())
     return included, frozen_files
 
 
