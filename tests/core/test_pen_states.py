@@ -86,7 +86,7 @@ def test_hold_time_counts_from_reaching_target():
 def test_cycles_end_the_session_until_a_deliberate_reset():
     rig = Rig(profile("aftercare", contact_s=3, rest_s=5, cycles=2))
     for _ in range(2):
-        rig.press()
+        assert rig.press().valve  # both applications of the session run
         rig.run_ms(3500)
         rig.release()
         rig.run_ms(5100)

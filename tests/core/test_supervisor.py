@@ -1,0 +1,66 @@
+"""The supervisor on its own: its starting state (part of the fail-closed
+contract), latching that accumulates, and exact boundaries."""
+from firmware import alarms, limits, states, thermistor
+from firmware.supervisor import Supervisor
+from tests.core.pen_rig import Rig, is_state, profile
+
+
+def test_a_new_supervisor_starts_closed_empty_and_unfaulted():
+    sup = Supervisor(profile(), 1000, False)
+    assert sup.valve is False  # the valve is taken to be closed
+    assert sup.fault == 0 and sup.inhibit == 0
+    assert sup.have_reading is False and sup.status == thermistor.OK and sup.cc == 0
+    assert sup.open_ms == 0 and sup.applications == 0 and sup.stuck_ms == 0
+    assert (sup.fresh_ms, sup.ok_ms, sup.rest_end_ms, sup.app_start_ms, sup.close_ms) == (1000,) * 5
+    assert sup.last_raw < 0  # no reading yet: the first one never counts as unchanged
+    assert sup.may_start(1000) is False  # nothing starts before a good reading
+
+
+def test_a_pen_that_never_gets_a_reading_latches_stale_after_50_ms():
+    rig = Rig(boot=False)
+    for _ in range(limits.STALE_MS // 10 + 1):  # 0 to 50 ms: not yet more than 50 ms
+        assert rig.tick(raw=-1).fault == 0
+    out = rig.tick(raw=-1)
+    assert out.fault & alarms.F_STALE
+    assert is_state(out, "FAULT")
+
+
+def test_the_first_reading_is_never_judged_stuck_or_too_fast():
+    rig = Rig(boot=False)
+    out = rig.tick(raw=rig.pen.thermistor.raw_for(-4000))  # still cold from a freeze
+    assert out.fault == 0
+    assert states.STATE_NAMES[out.state] in ("BOOT", "IDLE")
+
+
+def fresh(watchdog=True):
+    """A supervisor with a good reading, and the watchdog fault already latched."""
+    sup = Supervisor(profile(), 0, watchdog)
+    sup.sense(10, 10, 30000, thermistor.OK, 2000, 0)
+    return sup
+
+
+def test_a_new_fault_adds_to_the_latched_ones_never_replaces_them():
+    cases = (
+        (lambda s: s.sense(20, 10, 65535, thermistor.OPEN, 0, 0), alarms.F_OPEN),
+        (lambda s: s.sense(20, 10, 0, thermistor.SHORT, 0, 0), alarms.F_SHORT),
+        (lambda s: s.sense(20, 10, 64300, thermistor.RANGE, 0, 0), alarms.F_RANGE),
+        (lambda s: s.sense(200, 10, -1, thermistor.OK, 0, 0), alarms.F_STALE),
+        (lambda s: s.sense(20, 10, 30001, thermistor.OK, -8000, 0), alarms.F_FLOOR),
+        (lambda s: s.sense(20, 10, 30001, thermistor.OK, 1000, 0), alarms.F_RATE),
+        (lambda s: s.sense(20, 10, 30001, thermistor.OK, 2000, alarms.F_ADC), alarms.F_ADC),
+    )
+    for inject, bit in cases:
+        sup = fresh()
+        inject(sup)
+        assert sup.fault & bit, bit
+        assert sup.fault & alarms.F_WATCHDOG, bit  # still latched
+
+
+def test_the_floor_itself_is_allowed_one_centi_degree_below_is_not():
+    sup = fresh(watchdog=False)
+    floor = sup.profile.floor_cc
+    sup.cc = floor + 50  # walk there at a plausible rate
+    sup.sense(20, 10, 30001, thermistor.OK, floor, 0)
+    assert sup.fault == 0
+    sup.sense(30, 10, 30002, thermistor.OK, floor - 1, 0)
+    assert sup.fault == alarms.F_FLOOR
