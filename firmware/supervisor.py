@@ -78,13 +78,8 @@ class Supervisor:
     def _check_rate(self, now_ms, cc):
         if not self.have_reading:
             return
-        dt = ticks_diff(now_ms, self.ok_ms)
-        if dt < 1:
-            dt = 1
-        step = cc - self.cc
-        if step < 0:
-            step = -step
-        if step * 1000 > limits.MAX_RATE_CC_PER_S * dt:
+        dt = ticks_diff(now_ms, self.ok_ms) or 1  # two readings within one ms
+        if abs(cc - self.cc) * 1000 > limits.MAX_RATE_CC_PER_S * dt:
             self.fault |= alarms.F_RATE
 
     def check_cooling(self, now_ms, dt_ms, treating):

@@ -64,3 +64,73 @@ def test_the_floor_itself_is_allowed_one_centi_degree_below_is_not():
     assert sup.fault == 0
     sup.sense(30, 10, 30002, thermistor.OK, floor - 1, 0)
     assert sup.fault == alarms.F_FLOOR
+
+
+def held_open(sup, t0, ms, raw=30000, cc=2000):
+    """The valve commanded open and the same reading every 10 ms for ms."""
+    sup.commanded(t0, True)
+    t = t0
+    while t < t0 + ms:
+        t += 10
+        sup.sense(t, 10, raw, thermistor.OK, cc, 0)
+    return t
+
+
+def test_stuck_latches_at_exactly_two_seconds_of_open_valve():
+    sup = fresh()
+    t = held_open(sup, 10, limits.STUCK_MS - 10)
+    assert sup.stuck_ms == limits.STUCK_MS - 10
+    assert not sup.fault & alarms.F_STUCK
+    sup.sense(t + 10, 10, 30000, thermistor.OK, 2000, 0)
+    assert sup.fault & alarms.F_STUCK and sup.fault & alarms.F_WATCHDOG
+
+
+def test_a_changed_reading_restarts_the_stuck_count_from_zero():
+    sup = fresh()
+    t = held_open(sup, 10, 500)
+    assert sup.stuck_ms == 500
+    sup.sense(t + 10, 10, 30002, thermistor.OK, 2000, 0)
+    assert sup.stuck_ms == 0
+
+
+def test_rate_limit_is_200_c_per_s_even_for_two_readings_in_one_ms():
+    sup = fresh(watchdog=False)
+    sup.sense(10, 0, 30001, thermistor.OK, 2000 - 20, 0)  # 0.2 C within the same ms: allowed
+    assert sup.fault == 0
+    sup.sense(10, 0, 30002, thermistor.OK, 2000 - 20 - 21, 0)  # 0.21 C: over 200 C/s
+    assert sup.fault == alarms.F_RATE
+
+
+def test_still_cooling_boundaries_three_seconds_and_three_degrees():
+    sup = fresh(watchdog=False)
+    sup.commanded(100, True)
+    sup.commanded(200, False)  # closed at 200 ms with the tip at 20.00 C
+    close = sup.close_cc
+    sup.cc = close - limits.STILL_COOLING_DROP_CC - 1
+    sup.check_cooling(200 + limits.STILL_COOLING_MS - 1, 10, False)
+    assert sup.fault == 0  # inside the window: residual cooling is allowed
+    sup.cc = close - limits.STILL_COOLING_DROP_CC
+    sup.check_cooling(200 + limits.STILL_COOLING_MS, 10, False)
+    assert sup.fault == 0  # exactly 3 C down is still allowed
+    sup.cc = close - limits.STILL_COOLING_DROP_CC - 1
+    sup.check_cooling(200 + limits.STILL_COOLING_MS, 10, False)
+    assert sup.fault == alarms.F_STILL_COOLING
+
+
+def test_a_steady_or_warming_tip_with_the_valve_closed_is_no_leak():
+    sup = fresh(watchdog=False)
+    for t in range(20, 10000, 10):
+        sup.cc += 1
+        sup.check_cooling(t, 10, False)
+    assert sup.fault == 0
+
+
+def test_leak_and_stuck_and_rate_add_to_the_latched_faults():
+    sup = fresh()
+    held_open(sup, 10, limits.STUCK_MS)
+    assert sup.fault & alarms.F_STUCK and sup.fault & alarms.F_WATCHDOG
+    sup = fresh()
+    sup.commanded(20, False)
+    sup.cc -= 1000
+    sup.check_cooling(20 + limits.STILL_COOLING_MS, 10, False)
+    assert sup.fault & alarms.F_STILL_COOLING and sup.fault & alarms.F_WATCHDOG
