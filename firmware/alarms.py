@@ -29,8 +29,6 @@ F_WATCHDOG = const(1 << 11)
 F_BACKSTOP = const(1 << 12)
 F_LOW_BATTERY = const(1 << 13)
 
-# Bits the HAL reports as tick input (everything else the core detects itself).
-HW_BITS = const(F_ADC | F_BACKSTOP | F_LOW_BATTERY)
 
 # code, name, bit, priority, latching, text
 TABLE = (
@@ -93,10 +91,3 @@ def name_of(code):
 def names(bits):
     """Names of the set bits, for traces and logs (allocates: not for the tick)."""
     return [row[1] for row in TABLE if bits & row[2]]
-
-
-def bit_of(name):
-    for row in TABLE:
-        if row[1] == name:
-            return row[2]
-    raise ValueError("unknown alarm name: " + name)

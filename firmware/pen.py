@@ -2,7 +2,7 @@
 
 tick(now_ms, raw, trigger, hw_bits) -> Outputs, at 100 Hz. raw is the tip
 reading scaled to 16 bits, or -1 when no new sample arrived. hw_bits are the
-condition bits the HAL reports (alarms.HW_BITS). Nothing here touches hardware,
+condition bits the HAL reports (F_ADC, F_BACKSTOP, F_LOW_BATTERY). Nothing here touches hardware,
 sleeps or allocates: the shell (firmware/app.py) does the I/O.
 """
 from firmware import alarms, limits, signals, states, thermistor
@@ -75,16 +75,21 @@ class Pen:
         out.healthy = False
         sup = self.sup
         sup.fault |= alarms.F_EXCEPTION
-        sup.valve = False
+        sup.commanded(now_ms, False)  # starts the leak check from here, not from an old close
         out.fault = sup.fault
         out.alarm = alarms.worst(sup.fault)
 
     def reset(self, now_ms):
-        """A deliberate reset: clears latched faults whose condition has gone and
-        starts a new session. The rest after the last application still runs."""
-        if self.state == states.TREATING:
-            return False
-        if not self.sup.reset(now_ms):
+        """A deliberate reset. In FAULT it clears the latched faults whose condition
+        has gone; in DONE it starts a new session. Elsewhere it does nothing, so the
+        session's caps are not one press away. The rest after the last application
+        still runs either way."""
+        if self.state == states.FAULT:
+            if not self.sup.clear_faults(now_ms):
+                return False
+        elif self.state == states.DONE:
+            self.sup.new_session()
+        else:
             return False
         self.state = states.LOCKOUT
         self.armed = False

@@ -2,7 +2,8 @@
 the absolute limits. A value outside a limit is refused, never clamped.
 
 Field units are in the name (_s seconds, _c degrees C); the loaded Profile
-holds integers (ms, centi-C) for the tick. Sources: docs/PROFILES.md.
+holds integers (ms, centi-C) for the tick. Why each number: README, "Profiles",
+and docs/SOURCES.md.
 """
 from firmware import limits
 

@@ -25,7 +25,8 @@ class Supervisor:
         self.last_raw = _NO_READING
         self.stuck_ms = 0
         self.valve = False  # the command in force since the last tick
-        self.rest_end_ms = now_ms
+        # After a watchdog reset an application may have just been cut short: rest first.
+        self.rest_end_ms = ticks_add(now_ms, profile.rest_ms) if watchdog_reset else now_ms
         self.app_start_ms = now_ms
         # Every attribute exists from here on: a first assignment in the tick would grow the dict.
         self._restart_window()
@@ -79,6 +80,8 @@ class Supervisor:
         if not self.have_reading:
             return
         dt = ticks_diff(now_ms, self.ok_ms) or 1  # two readings within one ms
+        if dt > 1000:  # no tip moves 200 C in a second; keeps the product a small int
+            dt = 1000
         if abs(cc - self.cc) * 1000 > limits.MAX_RATE_CC_PER_S * dt:
             self.fault |= alarms.F_RATE
 
@@ -162,16 +165,17 @@ class Supervisor:
         self.close_cc = self.cc
 
     # --- reset ----------------------------------------------------------------
-    def clearable(self):
-        """A latched fault clears only once its condition has gone."""
-        return self.status == thermistor.OK and self.have_reading
+    def clearable(self, now_ms):
+        """Latched faults clear only on a fresh, plausible reading, and after a
+        stuck reading only once it has changed. No cooling and a leak cannot be
+        judged with the valve closed: they latch again within their window."""
+        return (self.status == thermistor.OK and self.have_reading
+                and ticks_diff(now_ms, self.fresh_ms) <= limits.STALE_MS
+                and not (self.fault & alarms.F_STUCK and self.stuck_ms))
 
-    def reset(self, now_ms):
-        if not self.clearable():
+    def clear_faults(self, now_ms):
+        if not self.clearable(now_ms):
             return False
         self.fault = 0
-        self.stuck_ms = 0
-        self.fresh_ms = now_ms
         self._closed(now_ms)
-        self.new_session()
         return True

@@ -115,7 +115,7 @@ class Thermistor:
         return self.model.kelvin(self.ohms_at(raw)) - KELVIN
 
     def raw_for(self, cc):
-        """Reading the divider gives at a temperature (exact, as float-free int)."""
+        """The reading the divider gives at a temperature (float maths: start-up and host only)."""
         r = self.model.ohms(cc / 100.0 + KELVIN)
         return int(FULL_SCALE * r / (r + self.divider_ohm) + 0.5)
 

@@ -16,8 +16,9 @@
 Service mode: with the reset button held at power-up, boot() stops after step 1:
 valves closed, no loop, no watchdog, the REPL free for mpremote (flashing).
 
-The firmware core is imported only after step 1, so the valve pins are low
-while it loads.
+Before all this the board's boot.py has driven the valve pins low already. The
+pen's logic (firmware.pen and what it imports) loads only after step 1; the few
+constants modules the HAL needs load before it.
 """
 from hal.machine_hal import MachineHal
 

@@ -85,6 +85,7 @@ class FakeHal:
         return bits
 
     def valve(self, on, backstop_ms):
+        on = on and not self.backstop_fired  # a fired backstop keeps it closed, as on the device
         if on:  # re-armed on every call while open: it fires only if the loop stops
             self.backstop_deadline = self.t_ms + backstop_ms
         else:
@@ -93,7 +94,7 @@ class FakeHal:
         self._update_valve()
 
     def master(self, on):
-        self.master_cmd = on
+        self.master_cmd = on and not self.backstop_fired
         self._update_valve()
 
     def close_valves(self):

@@ -220,6 +220,10 @@ class MachineHal:
             if self._clock.ticks_diff(self._clock.ticks_ms(), self._opened_ms) >= self._hit_ms:
                 self._valve_write(self._hold_duty)
                 self._holding = True
+        # The interrupt may have fired between the check above and a write: it sets
+        # the flag only after closing, so a set flag now means close again.
+        if self.backstop_fired:
+            self._close_main()
 
     def master(self, on):
         if self._master_pin is not None:

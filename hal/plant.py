@@ -21,9 +21,9 @@ P_ATM_PA = 101325.0
 # name, default, unit, plausible min, plausible max, source (docs/PLANT.md has the detail)
 PARAMS = (
     ("cartridge_g", 8.0, "g", 1.0, 100.0,
-     "N2O cartridge fill; commercial pens use 16 and 23.5 g (domain.md)"),
+     "N2O cartridge fill; commercial pens use 16 and 23.5 g (SOURCES.md)"),
     ("cartridge_c", 20.0, "C", -20.0, 35.0,
-     "cartridge temperature, fixed; below the 36.4 C critical point (domain.md)"),
+     "cartridge temperature, fixed; below the 36.4 C critical point (SOURCES.md)"),
     ("room_c", 22.0, "C", 10.0, 30.0, "clinic room air"),
     ("skin_c", 33.0, "C", 28.0, 36.0, "resting skin surface, 32 to 34 C"),
     ("core_c", 37.0, "C", 36.0, 38.0, "body core and arterial blood"),
@@ -48,9 +48,9 @@ PARAMS = (
      "boiling spray on the tip's inner face; 2700 to 23000 from Aguilar 2001 (our choice within)"),
     ("epidermis_mm", 0.1, "mm", 0.05, 1.5,
      "0.1 mm on most skin, up to 1.5 mm on palms and soles (histology texts)"),
-    ("k_epidermis_w_per_m_k", 0.21, "W/m.K", 0.15, 0.3, "domain.md"),
-    ("k_dermis_w_per_m_k", 0.33, "W/m.K", 0.29, 0.37, "domain.md: 0.29 to 0.37"),
-    ("tissue_cp_j_per_g_k", 3.4, "J/g.K", 3.2, 3.6, "domain.md: 3.2 to 3.6"),
+    ("k_epidermis_w_per_m_k", 0.21, "W/m.K", 0.15, 0.3, "SOURCES.md"),
+    ("k_dermis_w_per_m_k", 0.33, "W/m.K", 0.29, 0.37, "SOURCES.md: 0.29 to 0.37"),
+    ("tissue_cp_j_per_g_k", 3.4, "J/g.K", 3.2, 3.6, "SOURCES.md: 3.2 to 3.6"),
     ("tissue_density_kg_per_m3", 1100.0, "kg/m3", 1000.0, 1200.0, "soft tissue"),
     ("perfusion_per_s", 0.001, "1/s", 0.0, 0.01,
      "blood volume per tissue volume per second, Pennes model (our choice in the usual range)"),
@@ -66,7 +66,7 @@ FREEZE_TOP_C = -1.0  # tissue freezes over this band; the latent heat is spread 
 FREEZE_BOTTOM_C = -8.0
 # Tissue shells, in radii of the hemisphere equivalent to the contact disc (our choice):
 # the surface node spans 1..1.5 (about 1 mm thick), the deep node 1.5..4. A freeze of
-# ten seconds reaches about 2 mm (domain.md: ice front 1 mm per 5 s).
+# ten seconds reaches about 2 mm (SOURCES.md: ice front 1 mm per 5 s).
 SHELL_MID = 1.5
 SHELL_OUT = 4.0
 TABLE_TOP_C = 60.0  # enthalpy tables run from the boiling point up to here, 1 K apart

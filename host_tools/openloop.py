@@ -1,5 +1,5 @@
 """The open-loop baseline: a commercial N2O pen, valve open while the trigger is
-held, no temperature feedback (domain.md: the clinician times the freeze by eye).
+held, no temperature feedback (SOURCES.md: the clinician times the freeze by eye).
 It has the pen's tick interface so that it runs through the same App, HAL fake and
 physical model as the firmware, for a like-for-like comparison."""
 from firmware import pen as pen_mod, states, thermistor

@@ -4,7 +4,10 @@
      "duration_s": number, "plant": {plant parameter overrides},
      "events": [{"t": 1.0, "trigger": true}, {"t": 5.0, "fault": "thermistor_open"},
                 {"t": 6.0, "clear": "thermistor_open"}, {"t": 7.0, "reset": true},
-                {"t": 8.0, "contact": false}, {"t": 9.0, "fault": "loop_hang", "for_s": 2.0}]}
+                {"t": 8.0, "contact": false}, {"t": 8.5, "tilted": true},
+                {"t": 9.0, "fault": "loop_hang", "for_s": 2.0}]}
+
+A hang ends after for_s, at a watchdog reset, or at {"clear": "loop_hang"}.
 
 Every problem is a ScenarioError with a message that says where it is.
 """

@@ -1,8 +1,8 @@
 """Runs the real firmware core (App + Pen) against the HAL fake wired to the
 physical model, tick by tick on a simulated clock, and records what happened.
 
-Trace columns and summary keys are a public interface (README, "Simulation
-outputs"): add new ones at the end, never rename.
+Trace columns and summary keys are a public interface (README, "Outputs"): add
+new ones at the end, never rename.
 """
 from boards.sim import board as sim_board
 from firmware import alarms, limits, pen as pen_mod, states, thermistor

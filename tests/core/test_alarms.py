@@ -26,4 +26,4 @@ def test_rows_have_unique_codes_names_and_bits_and_a_text():
         assert code > 0 and name and text
         assert bit and bit & (bit - 1) == 0  # one bit per condition
         assert alarms.LOW <= prio <= alarms.HIGH
-        assert alarms.name_of(code) == name and alarms.bit_of(name) == bit
+        assert alarms.name_of(code) == name and alarms.names(bit) == [name]

@@ -39,6 +39,28 @@ def test_reset_is_refused_while_the_condition_persists():
     assert is_state(rig.tick(raw=65535), "FAULT")
 
 
+def test_a_stuck_reading_cannot_be_reset_until_it_moves():
+    rig = treating_rig()
+    raw = rig.raw()
+    while not rig.out.fault:
+        rig.tick(raw=raw)
+    rig.trigger = False
+    rig.tick(raw=raw)
+    assert rig.pen.reset(rig.t) is False
+    rig.tick(raw=raw + 16)  # one 12-bit count: the sensor is alive again
+    assert rig.pen.reset(rig.t)
+
+
+def test_a_stale_sensor_cannot_be_reset_without_a_fresh_reading():
+    rig = treating_rig()
+    for _ in range(10):
+        rig.tick(raw=-1)
+    assert rig.out.fault & alarms.F_STALE
+    assert rig.pen.reset(rig.t) is False
+    rig.tick()
+    assert rig.pen.reset(rig.t)
+
+
 def test_short_thermistor():
     rig = treating_rig()
     assert_closed_and_latched(rig.tick(raw=0), alarms.F_SHORT)
@@ -53,7 +75,7 @@ def test_reading_out_of_range():
 def test_stale_reading_latches_after_50_ms():
     rig = treating_rig()
     for _ in range(limits.STALE_MS // 10):
-        assert rig.tick(raw=-1).valve is not None
+        assert is_state(rig.tick(raw=-1), "TREATING")
         assert not rig.out.fault & alarms.F_STALE
     assert_closed_and_latched(rig.tick(raw=-1), alarms.F_STALE)
 
@@ -127,11 +149,16 @@ def test_exception_in_a_tick_closes_latches_and_counts():
             raise ValueError("converter exploded")
 
     raw = rig.raw()
+    good = rig.pen.thermistor
     rig.pen.thermistor = Broken()
     out = rig.tick(raw=raw)
     assert_closed_and_latched(out, alarms.F_EXCEPTION)
     assert out.healthy is False
     assert rig.pen.exceptions == 1
+    rig.pen.thermistor = good
+    rig.run_ms(limits.STILL_COOLING_MS + 1000)
+    assert rig.out.fault == alarms.F_EXCEPTION  # the close was recorded: no false leak alarm
+    assert rig.out.healthy
 
 
 def test_worst_alarm_is_reported():

@@ -118,14 +118,42 @@ def test_session_cap_ends_the_session_at_exactly_the_cap():
     assert rig.press().valve is False
 
 
-def test_reset_keeps_the_rest_running():
+def test_reset_after_a_fault_keeps_the_rest_running():
     rig = Rig(profile("aftercare", rest_s=30))
     rig.press()
     rig.run_ms(500)
+    rig.tick(raw=65535)  # open sensor: the application ends in FAULT
     rig.release()
+    rig.run_ms(100)
+    assert rig.pen.reset(rig.t)
+    rig.run_ms(100)
+    assert rig.press().valve is False  # well inside the 30 s rest
+    rig.release()
+    rig.run_ms(30000)
+    assert rig.press().valve
+
+
+def test_reset_outside_fault_and_done_changes_nothing():
+    rig = Rig(profile("aftercare", cycles=2))
+    rig.press()
+    rig.run_ms(500)
+    rig.release()
+    assert rig.pen.reset(rig.t) is False  # in LOCKOUT: the session goes on
+    assert rig.pen.sup.applications == 1
+    rig.run_ms(6000)
+    assert rig.pen.reset(rig.t) is False  # in IDLE too
+    assert rig.pen.sup.applications == 1
+
+
+def test_after_a_watchdog_reset_the_rest_runs_before_a_new_application():
+    rig = Rig(profile("ftf"), watchdog_reset=True)  # 30 s thaw
+    rig.run_ms(100)
     assert rig.pen.reset(rig.t)
     rig.run_ms(100)
     assert rig.press().valve is False
+    rig.release()
+    rig.run_ms(30000)
+    assert rig.press().valve
 
 
 def test_reset_is_ignored_while_treating():

@@ -72,3 +72,20 @@ def test_bad_adc_bits_or_divider_are_refused():
         raises(ThermistorError, Thermistor, model, board.DIVIDER_OHM, bits)
     for ohms in (0, -1000):
         raises(ThermistorError, Thermistor, model, ohms, board.ADC_BITS)
+
+
+def test_a_board_with_a_datasheet_beta_gets_the_beta_form():
+    from boards.sim import board
+
+    class DatasheetBoard:
+        THERMISTOR_POINTS = None
+        THERMISTOR_R0_OHM = 1000.0
+        THERMISTOR_T0_C = 25.0
+        THERMISTOR_BETA = 3000.0
+        DIVIDER_OHM = board.DIVIDER_OHM
+        ADC_BITS = board.ADC_BITS
+
+    t = thermistor.from_board(DatasheetBoard)
+    assert isinstance(t.model, thermistor.Beta)
+    assert t.read(t.raw_for(-4000)) == thermistor.OK
+    assert -4005 <= t.cc <= -3995

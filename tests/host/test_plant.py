@@ -1,5 +1,5 @@
 """The physical model of the pen (hal/plant.py) against the figures it is built on:
-the CoolProp enthalpy table in domain.md and the timing targets in docs/PLANT.md."""
+the CoolProp enthalpy table in SOURCES.md and the timing targets in docs/PLANT.md."""
 import os
 
 import pytest
@@ -32,12 +32,12 @@ def hold(p, target_c, seconds):
         p.step(DT_S, p.tip_c > target_c)
 
 
-# domain.md, "Nitrous oxide and the pen": cartridge C, tip C, J/g
+# SOURCES.md, "Nitrous oxide and the pen": cartridge C, tip C, J/g
 @pytest.mark.parametrize("cartridge_c, tip_c, j_per_g", [
     (20, -88, 160), (20, -60, 183), (20, -30, 207),
     (0, -88, 209), (0, -60, 231), (0, -30, 256),
 ])
-def test_enthalpy_matches_domain_table(cartridge_c, tip_c, j_per_g):
+def test_enthalpy_matches_the_sources_table(cartridge_c, tip_c, j_per_g):
     assert abs(enthalpy_j_per_g(tip_c, cartridge_c) - j_per_g) <= 2.0
 
 
@@ -119,8 +119,8 @@ def test_last_drop_cools_in_proportion():
     assert last.spray_heat_j == pytest.approx(0.25 * full.spray_heat_j, rel=1e-9)
 
 
-def test_default_cartridge_holds_the_usable_cooling_domain_md_gives():
-    # An 8 g cartridge at 20 C holds about 1.3 to 1.7 kJ of usable cooling (domain.md);
+def test_default_cartridge_holds_the_usable_cooling_the_sources_give():
+    # An 8 g cartridge at 20 C holds about 1.3 to 1.7 kJ of usable cooling (SOURCES.md);
     # the closed tip takes up spray_efficiency of it. At full flow that is 300 to 800 s.
     p = Plant()
     t = 0.0

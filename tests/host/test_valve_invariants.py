@@ -61,9 +61,10 @@ class Step:
 class Reference:
     """What the invariants need, tracked independently of the pen."""
 
-    def __init__(self, prof, start_ms):
+    def __init__(self, prof, start_ms, watchdog):
         self.prof = prof
         self.t = start_ms
+        self.last_end = start_ms if watchdog else None  # a watchdog reset rests first
         self.app_start = None
         self.open_in_session = 0
         self.prev_trigger = False
@@ -76,8 +77,12 @@ class Reference:
         if out.state == states.TREATING and self.app_start is None:
             # opens only on a fresh press: an application starts on a rising edge
             assert trigger and not self.prev_trigger
+            if self.last_end is not None:  # the rest after the last application has run
+                assert (self.t - self.last_end) % TICKS_PERIOD >= p.rest_ms
             self.app_start = self.t
         elif out.state != states.TREATING:
+            if self.app_start is not None:
+                self.last_end = self.t
             self.app_start = None
         if out.valve:
             assert out.state == states.TREATING  # never open in FAULT, LOCKOUT, DONE, IDLE, BOOT
@@ -125,14 +130,15 @@ def test_valve_invariants_hold_on_every_tick(prof, codes, rate, start, watchdog)
     reg = Regulator(board.REG_KP, board.REG_KI, board.REG_FF, board.VALVE_MIN_ON_MS,
                     board.VALVE_MIN_OFF_MS)
     pen = pen_mod.Pen(prof, THERM, reg, start, watchdog)
-    ref = Reference(prof, start)
+    ref = Reference(prof, start, watchdog)
     cc = 2500
     trigger = False
     for s in steps:
         ref.t = (ref.t + s.dt) % TICKS_PERIOD
         trigger = trigger != s.toggle
-        if s.reset and pen.reset(ref.t):
-            ref.open_in_session = 0  # a reset that takes starts a new session
+        was_done = pen.state == states.DONE
+        if s.reset and pen.reset(ref.t) and was_done:
+            ref.open_in_session = 0  # a reset in DONE starts a new session
         raw, cc, input_fault = _reading(s, cc, ref.prev_valve)
         out = pen.tick(ref.t, raw, trigger, s.hw)
         ref.check(out, trigger, s.dt, input_fault or bool(s.hw & alarms.LATCHING_BITS))

@@ -1,0 +1,55 @@
+"""The shell around the pen (firmware/app.py) with the HAL fake."""
+from boards.sim import board
+from firmware import alarms, pen as pen_mod, profiles, thermistor
+from firmware.app import App
+from hal.fake import FakeHal
+
+
+class Tip:
+    tip_c = 25.0
+
+    def empty_cartridge(self):
+        pass
+
+
+class Broken:
+    cc = 0
+
+    def read(self, raw):
+        raise ValueError("converter exploded")
+
+
+def rig():
+    therm = thermistor.from_board(board)
+    hal = FakeHal(therm, Tip())
+    hal.start_watchdog(board.WDT_MS)
+    return hal, App(hal, pen_mod.build(board, profiles.builtin("moderate")))
+
+
+def test_the_watchdog_is_fed_while_ticks_complete():
+    hal, app = rig()
+    for _ in range(300):
+        app.step()
+        hal.advance(10)
+    assert not hal.wdt_expired
+
+
+def test_a_tick_that_raises_every_time_starves_the_watchdog():
+    hal, app = rig()
+    app.pen.thermistor = Broken()
+    for _ in range(board.WDT_MS // 10 + 2):
+        out = app.step()
+        hal.advance(10)
+    assert out.fault & alarms.F_EXCEPTION and not out.valve
+    assert hal.wdt_expired
+
+
+def test_the_fake_keeps_the_valve_closed_after_the_backstop_fired():
+    hal, app = rig()
+    hal.valve(True, 50)
+    hal.master(True)
+    hal.advance(60)
+    assert hal.backstop_fired and not hal.valve_open
+    hal.valve(True, 50)
+    hal.master(True)
+    assert not hal.valve_open
