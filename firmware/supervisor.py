@@ -144,9 +144,7 @@ class Supervisor:
         session_left = self.profile.session_ms - self.open_ms
         if session_left < left:
             left = session_left
-        if left < 0:
-            left = 0
-        left += limits.BACKSTOP_MARGIN_MS
+        left += limits.BACKSTOP_MARGIN_MS  # never negative here: a spent limit closes first
         thermal = (self.cc - self.profile.floor_cc) * 1000 // limits.MAX_COOL_CC_PER_S
         if thermal < left:
             left = thermal

@@ -134,3 +134,90 @@ def test_leak_and_stuck_and_rate_add_to_the_latched_faults():
     sup.cc -= 1000
     sup.check_cooling(20 + limits.STILL_COOLING_MS, 10, False)
     assert sup.fault & alarms.F_STILL_COOLING and sup.fault & alarms.F_WATCHDOG
+
+
+def treating(prof=None, cc=2000, t=10):
+    """A supervisor in an application that started at t, the valve open."""
+    sup = Supervisor(prof or profile(), 0, False)
+    sup.sense(t, 10, 30000, thermistor.OK, cc, 0)
+    sup.start(t)
+    sup.commanded(t, True)
+    return sup
+
+
+def test_no_cooling_latches_at_exactly_the_window_unless_the_drop_is_met():
+    p = profile()  # window 1.5 s, drop 5 C
+    sup = treating(p)
+    for _ in range(p.cool_window_ms // 10 - 1):
+        sup.check_cooling(0, 10, True)
+    assert sup.window_open_ms == p.cool_window_ms - 10 and sup.fault == 0
+    sup.cc = sup.window_cc - p.cool_drop_cc  # exactly the drop: enough
+    sup.check_cooling(0, 10, True)
+    assert sup.fault == 0 and sup.window_open_ms == 0
+    for _ in range(p.cool_window_ms // 10):
+        sup.check_cooling(0, 10, True)  # no drop over the next window
+    assert sup.fault == alarms.F_NO_COOLING
+
+
+def test_near_target_a_pulsing_valve_needs_no_further_drop():
+    p = profile()
+    for cc in (p.target_cc + 2 * limits.AT_TARGET_CC, p.target_cc, p.target_cc - 300):
+        sup = treating(p, cc=cc)
+        for _ in range(3 * p.cool_window_ms // 10):
+            sup.check_cooling(0, 10, True)
+        assert sup.fault == 0, cc
+    sup = treating(p, cc=p.target_cc + 2 * limits.AT_TARGET_CC + 1)  # just above the band
+    for _ in range(p.cool_window_ms // 10):
+        sup.check_cooling(0, 10, True)
+    assert sup.fault == alarms.F_NO_COOLING
+
+
+def test_no_cooling_adds_to_the_latched_faults():
+    sup = treating()
+    sup.fault = alarms.F_WATCHDOG
+    for _ in range(sup.profile.cool_window_ms // 10):
+        sup.check_cooling(0, 10, True)
+    assert sup.fault == alarms.F_WATCHDOG | alarms.F_NO_COOLING
+
+
+def test_a_start_is_allowed_exactly_when_the_rest_ends():
+    sup = treating()
+    sup.end(1000)
+    assert not sup.may_start(1000 + sup.profile.rest_ms - 1)
+    assert sup.may_start(1000 + sup.profile.rest_ms)
+
+
+def test_backstop_is_bounded_by_the_session_left_when_that_is_shorter():
+    p = profile("moderate", session_s=20)
+    sup = treating(p, cc=2000, t=0)
+    sup.open_ms = p.session_ms - 700  # 0.7 s of the session left, 20 s of contact
+    assert sup.backstop_ms(0) == 700 + limits.BACKSTOP_MARGIN_MS
+
+
+def test_backstop_thermal_budget_is_whole_milliseconds_rounded_down():
+    p = profile("moderate", contact_s=20)
+    sup = treating(p, cc=p.floor_cc + 4001, t=0)  # 40.01 C above the floor at 40 C/s
+    assert sup.backstop_ms(0) == 1000
+    assert type(sup.backstop_ms(0)) is int
+
+
+def test_a_fault_clears_on_a_reading_50_ms_old_but_not_51():
+    sup = fresh()  # reading at 10 ms
+    assert not sup.clearable(61)
+    assert sup.clearable(60)
+
+
+def test_an_unchanged_reading_blocks_the_reset_only_after_a_stuck_fault():
+    sup = fresh(watchdog=False)
+    held_open(sup, 10, 500)  # unchanged for 0.5 s: no fault yet
+    sup.commanded(510, False)
+    sup.sense(520, 10, 30000, thermistor.OK, 2000, alarms.F_ADC)
+    assert sup.fault == alarms.F_ADC and sup.stuck_ms > 0
+    sup.sense(530, 10, 30000, thermistor.OK, 2000, 0)
+    assert sup.clear_faults(530)
+
+
+def test_the_first_good_reading_after_a_long_gap_is_no_rate_fault():
+    sup = fresh(watchdog=False)
+    sup.sense(70000, 10, 30001, thermistor.OK, -4000, 0)  # 60 C colder, 70 s later
+    assert sup.fault == 0
