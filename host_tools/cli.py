@@ -18,7 +18,9 @@ COMMANDS = (
 
 def build_parser(argv):
     """Only the chosen subcommand's module is imported: some pull in heavy libraries."""
-    parser = argparse.ArgumentParser(prog="cryopen", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(
+        prog="cryopen", description="Host tools of the cryo pen: simulate a treatment, read its "
+        "logs, bench the loop, check, deploy and verify the firmware.")
     sub = parser.add_subparsers(dest="command", required=True)
     for name, module, text in COMMANDS:
         p = sub.add_parser(name, help=text, description=text)
