@@ -11,7 +11,6 @@ class App:
     def __init__(self, hal, pen):
         self.hal = hal
         self.pen = pen
-        self.errors = 0  # exceptions caught outside the pen's own tick
 
     def step(self):
         hal = self.hal
@@ -27,10 +26,9 @@ class App:
             if out.healthy:  # the supervisor ran to the end of its tick
                 hal.feed_watchdog()
             return out
-        except Exception:
+        except Exception:  # the HAL raised: close first, then latch with the last tick's time
             hal.close_valves()
-            self.errors += 1
-            self.pen.fail_closed(hal.now_ms())
+            self.pen.fail_closed(self.pen.last_ms)
             return self.pen.out
 
     def run(self):

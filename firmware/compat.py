@@ -14,12 +14,12 @@ except ImportError:  # CPython: const() is only a marker for the MicroPython com
 # Tick counters wrap like time.ticks_ms() on the ports (2**30 ms, about 12.4 days).
 TICKS_PERIOD = const(1 << 30)
 _TICKS_HALF = const(1 << 29)
-_TICKS_MASK = const((1 << 30) - 1)
+TICKS_MASK = const((1 << 30) - 1)
 
 
 def ticks_diff(new, old):
     """Signed ms from old to new, correct across the tick counter's wrap."""
-    d = (new - old) & _TICKS_MASK
+    d = (new - old) & TICKS_MASK
     if d >= _TICKS_HALF:
         # Two halves: the period, 2**30, is not a small int on 32-bit ports,
         # and subtracting it at once would allocate a long int.
@@ -30,4 +30,4 @@ def ticks_diff(new, old):
 def ticks_add(ticks, delta):
     # Offset by half a period so that no intermediate outgrows a small int (which
     # would allocate); adding the half back modulo the period flips bit 29.
-    return ((ticks - _TICKS_HALF + delta) & _TICKS_MASK) ^ _TICKS_HALF
+    return ((ticks - _TICKS_HALF + delta) & TICKS_MASK) ^ _TICKS_HALF

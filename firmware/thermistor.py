@@ -6,6 +6,7 @@ a short reads zero. The float maths (logarithms, Steinhart-Hart) runs once at
 start-up to fill a table; the tick only looks up and interpolates integers.
 """
 import math
+from array import array
 
 from firmware import limits
 from firmware.compat import const
@@ -13,6 +14,7 @@ from firmware.compat import const
 KELVIN = 273.15
 FULL_SCALE = const(65535)  # readings are scaled to 16 bits, like ADC.read_u16()
 _SEG_SHIFT = const(6)  # 1024 table segments of 64 counts each
+_SEG_MASK = const((1 << _SEG_SHIFT) - 1)
 _SEGMENTS = const(FULL_SCALE >> _SEG_SHIFT)
 
 OK = const(0)
@@ -120,8 +122,6 @@ class Thermistor:
         return int(FULL_SCALE * r / (r + self.divider_ohm) + 0.5)
 
     def _build_table(self):
-        from array import array
-
         table = array("i", [0] * (_SEGMENTS + 2))
         for i in range(_SEGMENTS + 2):
             raw = min(max(i << _SEG_SHIFT, 1), FULL_SCALE - 1)
@@ -135,7 +135,7 @@ class Thermistor:
             return SHORT
         i = raw >> _SEG_SHIFT
         lo = self.table[i]
-        self.cc = lo + (((self.table[i + 1] - lo) * (raw & 63)) >> _SEG_SHIFT)
+        self.cc = lo + (((self.table[i + 1] - lo) * (raw & _SEG_MASK)) >> _SEG_SHIFT)
         if self.cc < limits.READ_MIN_CC or self.cc > limits.READ_MAX_CC:
             return RANGE
         return OK

@@ -7,6 +7,7 @@ The tip temperature comes from a plant object (hal.plant.Plant in the
 simulator, or anything with a tip_c attribute in tests).
 """
 from firmware import alarms
+from firmware.compat import TICKS_MASK
 
 # Faults a scenario or test can inject; each names what the hardware does wrong.
 FAULTS = ("thermistor_open", "thermistor_short", "thermistor_stuck", "adc_error",
@@ -40,7 +41,7 @@ class FakeHal:
 
     # --- the HAL interface ------------------------------------------------------
     def now_ms(self):
-        return self.t_ms & ((1 << 30) - 1)
+        return self.t_ms & TICKS_MASK
 
     def sleep_ms(self, ms):
         self.advance(ms)

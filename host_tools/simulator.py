@@ -167,7 +167,7 @@ class Simulation:
             "max_valve_open_s": self.max_open_ms / 1000.0,
             "valve_open_total_s": self.open_total_ms / 1000.0,
             "min_tip_c": round(self.min_tip_c, 2),
-            "exceptions": pen.exceptions + self.app.errors,
+            "exceptions": pen.exceptions,
             "reboots": self.reboots,
             "hardware_events": self.hardware,
         }

@@ -2,6 +2,7 @@
 controls. Runs under CPython and MicroPython alike."""
 from boards.sim import board
 from firmware import pen as pen_mod, profiles, states
+from firmware.compat import TICKS_MASK
 
 TICK = 10
 
@@ -39,7 +40,7 @@ class Rig:
     def tick(self, raw=None):
         """One control tick, then 10 ms of physics. Returns the outputs."""
         r = self.raw() if raw is None else raw
-        self.out = self.pen.tick(self.t & ((1 << 30) - 1), r, self.trigger, self.hw)
+        self.out = self.pen.tick(self.t & TICKS_MASK, r, self.trigger, self.hw)
         flowing = (self.out.valve and self.cooling) or self.leak
         if self.ramp:
             self.tip_cc += -self.ramp[0] if flowing else self.ramp[1]

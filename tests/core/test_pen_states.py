@@ -1,5 +1,6 @@
 """The pen's state machine: dead-man trigger, cutoffs, lockout, session and reset."""
 from firmware import alarms, limits, states
+from firmware.compat import TICKS_PERIOD
 from tests.core.pen_rig import Rig, is_state, profile
 
 
@@ -205,7 +206,7 @@ def test_backstop_never_outlasts_the_time_to_reach_the_floor():
 
 
 def test_contact_limit_holds_across_the_tick_counter_wrap():
-    start = (1 << 30) - 3000
+    start = TICKS_PERIOD - 3000
     rig = Rig(profile("aftercare", contact_s=10), start_ms=start)
     rig.trigger = True
     opened = rig.run_ms(20000)

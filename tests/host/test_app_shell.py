@@ -53,3 +53,17 @@ def test_the_fake_keeps_the_valve_closed_after_the_backstop_fired():
     hal.valve(True, 50)
     hal.master(True)
     assert not hal.valve_open
+
+
+def test_a_hal_that_raises_closes_the_valves_once_per_tick_even_with_no_clock(mocker):
+    hal, app = rig()
+    hal.pressed = False
+    app.step()
+    hal.advance(10)
+    hal.pressed = True
+    assert app.step().valve and hal.valve_open
+    mocker.patch.object(hal, "read_tip", side_effect=OSError(5, "converter gone"))
+    mocker.patch.object(hal, "now_ms", side_effect=[hal.now_ms(), OSError(5, "clock gone")])
+    out = app.step()
+    assert not hal.valve_open and not out.valve and out.fault & alarms.F_EXCEPTION
+    assert app.pen.exceptions == 1
