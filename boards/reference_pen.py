@@ -7,11 +7,27 @@ from firmware.compat import const
 # cryogenic end resolves; see docs/DESIGN.md, "Thermistor".
 ADC_BITS = const(12)
 DIVIDER_OHM = 24900
+# The second tip thermistor, on its own ADC channel, sits on another divider so that
+# the two sensors' converter codes differ at every temperature (RP2040-E11: docs/PORTS.md).
+DIVIDER2_OHM = 20000
 THERMISTOR_POINTS = ((-90.0, 485000.0), (-30.0, 9740.0), (25.0, 1000.0))  # C, ohm
+
+# Liquid N2O through the 19 um nozzle from a cartridge at 20 C (docs/PLANT.md): the
+# gas estimate in the treatment record is valve-open time times this.
+NOMINAL_FLOW_MG_PER_S = const(15)
 
 VALVE_MIN_ON_MS = const(20)
 VALVE_MIN_OFF_MS = const(20)
 WDT_MS = const(1000)
+# The second valve's gate is Q AND MASTER (74LVC1G08), Q from a retriggerable
+# monostable (74LVC1G123, B input, nA tied low) that each rising keepalive edge
+# re-triggers. The firmware toggles the keepalive every tick, so a rising edge
+# comes every 20 ms; when the loop stops, whatever stops it, the second valve
+# closes within ENABLE_HOLD_MS of the last edge (docs/SAFETY.md, "Independent
+# backstop, per port"). Rext and Cext are chosen for about 35 ms; the boot
+# self-test measures the hold and refuses one outside these bounds.
+ENABLE_HOLD_MS = const(40)
+ENABLE_HOLD_MIN_MS = const(30)  # two ticks plus 10 ms of jitter: a healthy loop never trips it
 BATTERY_LOW_MV = const(3400)
 DEFAULT_PROFILE = "moderate"
 

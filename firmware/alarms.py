@@ -28,28 +28,36 @@ F_EXCEPTION = const(1 << 10)
 F_WATCHDOG = const(1 << 11)
 F_BACKSTOP = const(1 << 12)
 F_LOW_BATTERY = const(1 << 13)
+F_DISAGREE = const(1 << 14)
+F_MASTER_LEAK = const(1 << 15)
+F_INTEGRITY = const(1 << 16)  # raised by the start-up check (hal/integrity.py), never the tick
 
 
 # code, name, bit, priority, latching, text
 TABLE = (
-    (1, "thermistor_open", F_OPEN, HIGH, True, "Tip sensor open circuit. Valve closed."),
-    (2, "thermistor_short", F_SHORT, HIGH, True, "Tip sensor short circuit. Valve closed."),
-    (3, "reading_out_of_range", F_RANGE, HIGH, True, "Tip reading outside -100..+60 C. Valve closed."),
-    (4, "reading_stale", F_STALE, HIGH, True, "No tip reading for 50 ms. Valve closed."),
-    (5, "thermistor_stuck", F_STUCK, HIGH, True, "Tip reading frozen while cooling. Valve closed."),
-    (6, "rate_implausible", F_RATE, HIGH, True, "Tip temperature moved faster than physics allows."),
-    (7, "adc_error", F_ADC, HIGH, True, "Tip converter error. Valve closed."),
+    (1, "thermistor_open", F_OPEN, HIGH, True, "Tip sensor open circuit. Closing both valves."),
+    (2, "thermistor_short", F_SHORT, HIGH, True, "Tip sensor short circuit. Closing both valves."),
+    (3, "reading_out_of_range", F_RANGE, HIGH, True, "Tip reading outside -100..+60 C. Closing both valves."),
+    (4, "reading_stale", F_STALE, HIGH, True, "No tip reading for 50 ms. Closing both valves."),
+    (5, "thermistor_stuck", F_STUCK, HIGH, True, "Tip reading frozen while cooling. Closing both valves."),
+    (6, "rate_implausible", F_RATE, HIGH, True, "Tip reading moved faster than physics allows. Closing both valves."),
+    (7, "adc_error", F_ADC, HIGH, True, "Tip converter error. Closing both valves."),
     (8, "no_cooling", F_NO_COOLING, MEDIUM, True,
      "Valve open but tip not cooling: cartridge empty, pen tilted or nozzle blocked."),
     (9, "valve_leak", F_STILL_COOLING, HIGH, True,
-     "Tip still cooling with the valve closed: valve stuck or leaking. Remove from skin."),
-    (10, "below_floor", F_FLOOR, HIGH, True, "Tip colder than the profile floor. Valve closed."),
-    (11, "software_exception", F_EXCEPTION, HIGH, True, "Internal error. Valve closed."),
+     "Valve commanded closed; tip still cooling. Closing the second valve. Remove from skin."),
+    (10, "below_floor", F_FLOOR, HIGH, True, "Tip colder than the profile floor. Closing both valves."),
+    (11, "software_exception", F_EXCEPTION, HIGH, True, "Internal error. Closing both valves."),
     (12, "watchdog_reset", F_WATCHDOG, HIGH, True, "Restarted by the watchdog. Check the pen."),
-    (13, "backstop_fired", F_BACKSTOP, HIGH, True, "Hardware timer closed the valve."),
+    (13, "backstop_fired", F_BACKSTOP, HIGH, True, "Control loop stalled: the backstop closed the valves."),
     (14, "low_battery", F_LOW_BATTERY, LOW, False, "Battery low: finish and recharge."),
+    (15, "sensor_disagree", F_DISAGREE, HIGH, True,
+     "Tip sensors disagree. Closing both valves."),
+    (16, "second_valve_leak", F_MASTER_LEAK, HIGH, True,
+     "Second valve failed its leak test. Closing both valves; service the pen."),
+    (17, "firmware_integrity", F_INTEGRITY, HIGH, True,
+     "Firmware check failed at start-up. Valves closed; service the pen."),
 )
-
 
 
 def _latching_bits():

@@ -3,14 +3,19 @@
 The same App runs on the device (hal.machine_hal), in the simulator and in the
 tests (hal.fake). Anything that raises here closes the valve first.
 """
-from firmware import limits
+from firmware import journal as journal_mod, limits
 from firmware.compat import ticks_add, ticks_diff
 
 
 class App:
-    def __init__(self, hal, pen):
+    def __init__(self, hal, pen, storage=None, journal=None):
+        """storage and journal: the pen's flash (hal/storage.py) and what to write
+        to it (firmware/journal.py); both None on a pen that keeps no record."""
         self.hal = hal
         self.pen = pen
+        self.storage = storage
+        self.journal = journal
+        self.write_errors = 0
 
     def step(self):
         hal = self.hal
@@ -18,18 +23,36 @@ class App:
             now = hal.now_ms()
             if hal.reset_pressed():
                 self.pen.reset(now)
-            out = self.pen.tick(now, hal.read_tip(), hal.trigger(), hal.conditions())
+            out = self.pen.tick(now, hal.read_tip(), hal.read_tip2(), hal.trigger(),
+                                 hal.conditions())
             hal.valve(out.valve, out.backstop_ms)
             hal.master(out.master)
             hal.tone(out.tone_hz)
             hal.led(out.led)
             if out.healthy:  # the supervisor ran to the end of its tick
                 hal.feed_watchdog()
+            if self.journal is not None:
+                self._keep(now, out)
             return out
         except Exception:  # the HAL raised: close first, then latch with the last tick's time
             hal.close_valves()
             self.pen.fail_closed(self.pen.last_ms)
             return self.pen.out
+
+    def _keep(self, now, out):
+        """Between ticks: note what happened, and write one entry to flash, only with
+        both valves closed (a flash write stalls the CPU; it must never extend gas)."""
+        journal = self.journal
+        journal.observe(now, self.pen, out)
+        if journal.queue and not out.valve and not out.master:
+            what, payload = journal.queue.pop(0)
+            try:
+                if what == journal_mod.STATE:
+                    self.storage.save_state(payload)
+                else:
+                    self.storage.append(payload)
+            except OSError:
+                self.write_errors += 1  # the record is lost, the pen stays safe
 
     def run(self):
         """The device loop: 100 Hz on a drift-free schedule. Never returns normally."""

@@ -25,11 +25,23 @@ PIGMENT_FLOOR_CC = const(-500)  # melanocytes are damaged at about -5 C
 STALE_MS = const(50)  # no fresh reading for this long is a fault
 STUCK_MS = const(2000)  # no change at all over this long with the valve open is a fault
 MAX_RATE_CC_PER_S = const(20000)  # 200 C/s: faster than the tip mass can physically move
+# Two tip sensors cross-checked: each is good to 2 C after calibration, and the two beads
+# sit within 1 C of each other in the copper cap even at full cooling rate.
+DISAGREE_CC = const(500)  # 2 x 2 C + 1 C
+DISAGREE_MS = const(200)  # disagreement this long is a fault: spans ADC noise, not a drift
 
 # Cooling plausibility (both directions, see docs/SAFETY.md).
 NO_COOLING_MIN_MS = const(1000)  # shortest window a profile may give for the first cooling
 STILL_COOLING_MS = const(3000)  # after close, the tip must stop falling within this window
 STILL_COOLING_DROP_CC = const(300)  # falling by more than 3 C after that window is a leak
+
+# Valve proving after each application (double block, as in gas-burner trains): once
+# the still-cooling window has passed, each valve is opened alone while the other
+# holds; the tip must not cool. Gas flows only through a valve that leaks.
+PROVE_AFTER_MS = const(3000)  # from the end of the application: the tip is warming by then
+PROVE_OPEN_MS = const(100)  # one valve open alone
+PROVE_STEP_MS = const(300)  # watched this long from the opening (sensor lag)
+PROVE_DROP_CC = const(100)  # cooling by more than 1 C in a step is a leaking valve
 
 # Independent backstop, re-armed every tick while the valve is open.
 BACKSTOP_MARGIN_MS = const(100)  # remaining contact time plus this

@@ -1,14 +1,27 @@
 """The pen: one object whose tick takes the inputs and returns the outputs.
 
-tick(now_ms, raw, trigger, hw_bits) -> Outputs, at 100 Hz. raw is the tip
-reading scaled to 16 bits, or -1 when no new sample arrived. hw_bits are the
-condition bits the HAL reports (F_ADC, F_BACKSTOP, F_LOW_BATTERY). Nothing here touches hardware,
-sleeps or allocates: the shell (firmware/app.py) does the I/O.
+tick(now_ms, raw, raw2, trigger, hw_bits) -> Outputs, at 100 Hz. raw and raw2
+are the two tip sensors' readings scaled to 16 bits, or -1 when no new sample
+arrived. hw_bits are the condition bits the HAL reports (F_ADC, F_BACKSTOP,
+F_LOW_BATTERY). Nothing here touches hardware, sleeps or allocates: the shell
+(firmware/app.py) does the I/O.
+
+Two valves in series: the main valve, which the regulator pulses, and the
+second valve, open only while treating. Either closes the gas alone. After each
+application, and after a fault is reset, the pen proves both (see _prove).
 """
 from firmware import alarms, limits, signals, states, thermistor
-from firmware.compat import ticks_diff
+from firmware.app_stats import AppStats
+from firmware.compat import const, ticks_add, ticks_diff
 from firmware.regulator import Regulator
 from firmware.supervisor import Supervisor
+
+# Valve proving steps, in order: the main valve open alone (proves the second valve
+# holds), then the second valve open alone (proves the main valve holds).
+_PROVE_NONE = const(0)
+_PROVE_WAIT = const(1)
+_PROVE_MAIN = const(2)
+_PROVE_SECOND = const(3)
 
 
 class Outputs:
@@ -23,7 +36,9 @@ class Outputs:
         self.beep = 0
         self.tone_hz = 0
         self.led = False
-        self.temp_cc = 0
+        self.temp_cc = 0  # the reading the pen acts on: the colder sensor
+        self.temp1_cc = 0
+        self.temp2_cc = 0
         self.target_cc = 0
         self.backstop_ms = 0
         self.end_reason = states.END_NONE
@@ -33,10 +48,11 @@ class Outputs:
 
 
 class Pen:
-    def __init__(self, profile, thermistor_, regulator, now_ms=0, watchdog_reset=False,
-                 backstop_failed=False):
+    def __init__(self, profile, thermistor_, thermistor2, regulator, now_ms=0,
+                 watchdog_reset=False, backstop_failed=False):
         self.profile = profile
         self.thermistor = thermistor_
+        self.thermistor2 = thermistor2
         self.regulator = regulator
         self.sup = Supervisor(profile, now_ms, watchdog_reset)
         if backstop_failed:  # the boot self-test of the hardware backstop failed
@@ -48,14 +64,21 @@ class Pen:
         self.armed = False  # trigger seen released since the last application or refusal
         self.last_ms = now_ms
         self.target_ms = -1  # when the tip first reached target in this application
+        self.stats = AppStats()  # the application in progress or the last one
+        self.session = 1
         self.exceptions = 0
         self._fault_seen = -1
+        self.prove_step = _PROVE_NONE
+        self.prove_ms = now_ms  # when the pending or current proving step began
+        self.prove_cc = 0  # the reading at the start of the step
+        self._prove_main = False
+        self._prove_second = False
         if self.sup.fault:
             self.state = states.FAULT
 
-    def tick(self, now_ms, raw, trigger, hw_bits):
+    def tick(self, now_ms, raw, raw2, trigger, hw_bits):
         try:
-            self._step(now_ms, raw, trigger, hw_bits)
+            self._step(now_ms, raw, raw2, trigger, hw_bits)
         except Exception:  # fail closed, whatever went wrong
             self.fail_closed(now_ms)
         return self.out
@@ -68,6 +91,7 @@ class Pen:
             out.end_reason = states.END_FAULT
             self.sup.end(now_ms)
         self.state = states.FAULT
+        self._stop_proving()
         out.valve = False
         out.master = False
         out.backstop_ms = 0
@@ -83,30 +107,37 @@ class Pen:
         """A deliberate reset. In FAULT it clears the latched faults whose condition
         has gone; in DONE it starts a new session. Elsewhere it does nothing, so the
         session's caps are not one press away. The rest after the last application
-        still runs either way."""
+        still runs either way. After a fault both valves are proved again before the
+        next application: a leak cannot be judged with them closed."""
         if self.state == states.FAULT:
             if not self.sup.clear_faults(now_ms):
                 return False
+            self._prove_after(now_ms)
         elif self.state == states.DONE:
             self.sup.new_session()
+            self.session += 1
         else:
             return False
         self.state = states.LOCKOUT
         self.armed = False
         return True
 
-    def _step(self, now_ms, raw, trigger, hw_bits):
+    def _step(self, now_ms, raw, raw2, trigger, hw_bits):
         dt = ticks_diff(now_ms, self.last_ms)
         if dt < 0:
             dt = 0
         self.last_ms = now_ms
         sup = self.sup
-        status = self.thermistor.read(raw) if raw >= 0 else thermistor.OK
-        sup.sense(now_ms, dt, raw, status, self.thermistor.cc, hw_bits)
+        t1 = self.thermistor
+        t2 = self.thermistor2
+        status = t1.read(raw) if raw >= 0 else thermistor.OK
+        status2 = t2.read(raw2) if raw2 >= 0 else thermistor.OK
+        sup.sense(now_ms, dt, raw, status, t1.cc, raw2, status2, t2.cc, hw_bits)
         sup.check_cooling(now_ms, dt, self.state == states.TREATING)
         if not trigger:
             self.armed = True
         valve = False
+        was = self.state
         if sup.fault:
             if self.state == states.TREATING:
                 self._end(now_ms, states.END_FAULT)
@@ -114,22 +145,41 @@ class Pen:
         elif self.state == states.TREATING:
             valve = self._treat(now_ms, dt, trigger)
         elif self.state == states.LOCKOUT:
-            if ticks_diff(now_ms, sup.rest_end_ms) >= 0:
+            if ticks_diff(now_ms, sup.rest_end_ms) >= 0 and self.prove_step == _PROVE_NONE:
                 self.state = states.DONE if sup.session_spent() else states.IDLE
         elif self.state == states.BOOT:
             if sup.have_reading and self.armed:
                 self.state = states.IDLE
-        if self.state == states.IDLE and trigger and self.armed and sup.may_start(now_ms):
+        # An application never starts on the tick the pen becomes IDLE: the shell
+        # stores the state ahead of it first (firmware/journal.py).
+        settled = self.state == states.IDLE and was == states.IDLE
+        if settled and trigger and self.armed and sup.may_start(now_ms):
             self._start(now_ms)
             valve = self._treat(now_ms, dt, trigger)
-        if trigger and self.state != states.TREATING:
+        if trigger and self.state != states.TREATING and (settled or self.state != states.IDLE):
             self.armed = False  # a press that did not start must be released before one counts
+        if self.prove_step != _PROVE_NONE and (self.state == states.LOCKOUT
+                                               or self.state == states.DONE):
+            self._prove(now_ms)
         self._publish(now_ms, valve)
+
+    def resume(self, now_ms, session, applications, open_ms):
+        """After a power cut: the stored session goes on with its counters, and a full
+        rest runs from now (the cut may have come during an application or a rest)."""
+        sup = self.sup
+        self.session = session
+        sup.applications = applications
+        sup.open_ms = open_ms
+        sup.end(now_ms)
+        self._prove_after(now_ms)
+        if self.state != states.FAULT:
+            self.state = states.LOCKOUT
 
     def _start(self, now_ms):
         self.state = states.TREATING
         self.sup.start(now_ms)
         self.regulator.reset(self.sup.cc)
+        self.stats.start(now_ms, self.sup.cc, self.sup.open_ms)
         self.target_ms = -1
         self.out.end_reason = states.END_NONE
 
@@ -141,6 +191,7 @@ class Pen:
                 reason = states.END_RELEASED
             elif self._hold_done(now_ms):
                 reason = states.END_COMPLETE
+        self.stats.update(dt, sup.cc, self.profile.target_cc, sup.open_ms)
         if reason != states.END_NONE:
             self._end(now_ms, reason)
             return False
@@ -163,20 +214,74 @@ class Pen:
         if reason == states.END_FAULT:
             return
         self.state = states.DONE if reason == states.END_SESSION else states.LOCKOUT
+        self._prove_after(now_ms)
+
+    # --- valve proving ------------------------------------------------------------
+    def _prove_after(self, now_ms):
+        """Schedules the proving once the still-cooling window has passed."""
+        self._stop_proving()
+        self.prove_step = _PROVE_WAIT
+        self.prove_ms = ticks_add(now_ms, limits.PROVE_AFTER_MS)
+
+    def _stop_proving(self):
+        self.prove_step = _PROVE_NONE
+        self._prove_main = False
+        self._prove_second = False
+
+    def _prove(self, now_ms):
+        """Double block: each valve opened alone for PROVE_OPEN_MS while the other
+        holds; the tip must not cool by PROVE_DROP_CC within PROVE_STEP_MS. Gas flows
+        only through a valve that leaks, and then for PROVE_OPEN_MS at most."""
+        sup = self.sup
+        step = self.prove_step
+        since = ticks_diff(now_ms, self.prove_ms)
+        if step == _PROVE_WAIT:
+            if since < 0:
+                return
+            step = _PROVE_MAIN
+            since = 0
+            self.prove_ms = now_ms
+            self.prove_cc = sup.cc
+        elif sup.cc < self.prove_cc - limits.PROVE_DROP_CC:
+            # Cooling with one valve open alone: the other one leaks.
+            sup.fault |= alarms.F_MASTER_LEAK if step == _PROVE_MAIN else alarms.F_STILL_COOLING
+            self._stop_proving()
+            return
+        elif since >= limits.PROVE_STEP_MS:
+            if step == _PROVE_SECOND:
+                self._stop_proving()
+                return
+            step = _PROVE_SECOND
+            since = 0
+            self.prove_ms = now_ms
+            self.prove_cc = sup.cc
+        self.prove_step = step
+        opening = since < limits.PROVE_OPEN_MS
+        self._prove_main = opening and step == _PROVE_MAIN
+        self._prove_second = opening and step == _PROVE_SECOND
 
     def _publish(self, now_ms, valve):
         sup = self.sup
         out = self.out
-        open_now = valve and self.state == states.TREATING and sup.fault == 0
-        sup.commanded(now_ms, open_now)
-        out.valve = open_now
-        out.master = self.state == states.TREATING and sup.fault == 0
+        healthy = sup.fault == 0
+        open_now = valve and self.state == states.TREATING and healthy
+        sup.commanded(now_ms, open_now)  # the session and leak checks count treatment only
+        proving = self.prove_step != _PROVE_NONE and healthy
+        out.valve = open_now or (proving and self._prove_main)
+        out.master = (self.state == states.TREATING and healthy) or (proving and self._prove_second)
         out.state = self.state
         out.fault = sup.fault
         out.temp_cc = sup.cc
+        out.temp1_cc = sup.s1.cc
+        out.temp2_cc = sup.s2.cc
         out.applications = sup.applications
         out.duty = self.regulator.duty if self.state == states.TREATING else 0
-        out.backstop_ms = sup.backstop_ms(now_ms) if open_now else 0
+        if open_now:
+            out.backstop_ms = sup.backstop_ms(now_ms)
+        elif out.valve:  # a proving step
+            out.backstop_ms = limits.PROVE_OPEN_MS + limits.BACKSTOP_MARGIN_MS
+        else:
+            out.backstop_ms = 0
         bits = sup.fault | sup.inhibit
         if bits != self._fault_seen:  # the table walk runs only when conditions change
             self._fault_seen = bits
@@ -222,5 +327,5 @@ def build(board, profile, now_ms=0, watchdog_reset=False, backstop_failed=False)
     check_board(board)
     reg = Regulator(board.REG_KP, board.REG_KI, board.REG_FF,
                     board.VALVE_MIN_ON_MS, board.VALVE_MIN_OFF_MS)
-    return Pen(profile, thermistor.from_board(board), reg, now_ms, watchdog_reset,
-               backstop_failed)
+    return Pen(profile, thermistor.from_board(board), thermistor.from_board(board, True), reg,
+               now_ms, watchdog_reset, backstop_failed)

@@ -6,10 +6,9 @@ regulator wants.
 Faults latch in .fault until a deliberate reset. Cooling is checked in both
 directions: an open valve must cool the tip, a closed one must stop cooling it.
 """
-from firmware import alarms, limits, states, thermistor
+from firmware import alarms, limits, states
 from firmware.compat import ticks_add, ticks_diff
-
-_NO_READING = -1
+from firmware.tip_sensor import TipSensor
 
 
 class Supervisor:
@@ -17,13 +16,11 @@ class Supervisor:
         self.profile = profile
         self.fault = alarms.F_WATCHDOG if watchdog_reset else 0
         self.inhibit = 0  # non-latching conditions (low battery)
-        self.status = thermistor.OK
-        self.cc = 0
+        self.s1 = TipSensor(now_ms)
+        self.s2 = TipSensor(now_ms)
+        self.cc = 0  # the reading every decision uses: the colder of the two
         self.have_reading = False
-        self.fresh_ms = now_ms  # last reading of any kind
-        self.ok_ms = now_ms  # last good reading, the base of the rate check
-        self.last_raw = _NO_READING
-        self.stuck_ms = 0
+        self.disagree_ms = 0
         self.valve = False  # the command in force since the last tick
         # After a watchdog reset an application may have just been cut short: rest first.
         self.rest_end_ms = ticks_add(now_ms, profile.rest_ms) if watchdog_reset else now_ms
@@ -38,52 +35,33 @@ class Supervisor:
         self.applications = 0
 
     # --- per tick -----------------------------------------------------------
-    def sense(self, now_ms, dt_ms, raw, status, cc, hw_bits):
-        """Takes this tick's reading (raw < 0: none arrived) and HAL condition bits."""
+    def sense(self, now_ms, dt_ms, raw, status, cc, raw2, status2, cc2, hw_bits):
+        """Takes this tick's readings of both sensors (raw < 0: none arrived) and the
+        HAL condition bits. Both sensors get every check; the colder reading rules."""
         if self.valve:
             self.open_ms += dt_ms
         self.fault |= hw_bits & alarms.LATCHING_BITS
         self.inhibit = hw_bits & ~alarms.LATCHING_BITS
-        if raw < 0:
-            if ticks_diff(now_ms, self.fresh_ms) > limits.STALE_MS:
-                self.fault |= alarms.F_STALE
+        self.fault |= self.s1.check(now_ms, dt_ms, raw, status, cc, self.valve)
+        self.fault |= self.s2.check(now_ms, dt_ms, raw2, status2, cc2, self.valve)
+        s1 = self.s1
+        s2 = self.s2
+        if not (s1.have_reading and s2.have_reading):
             return
-        self._check_stuck(dt_ms, raw)
-        self.status = status
-        if status == thermistor.OPEN:
-            self.fault |= alarms.F_OPEN
-        elif status == thermistor.SHORT:
-            self.fault |= alarms.F_SHORT
-        elif status == thermistor.RANGE:
-            self.fault |= alarms.F_RANGE
-        else:
-            self._check_rate(now_ms, cc)
-            self.cc = cc
-            self.ok_ms = now_ms
-            if not self.have_reading:
-                self.have_reading = True
-                self.close_cc = cc  # the still-cooling check starts from the first reading
-            if cc < self.profile.floor_cc:
-                self.fault |= alarms.F_FLOOR
-        self.fresh_ms = now_ms
-
-    def _check_stuck(self, dt_ms, raw):
-        if raw != self.last_raw:
-            self.stuck_ms = 0
-            self.last_raw = raw
-        elif self.valve:
-            self.stuck_ms += dt_ms
-            if self.stuck_ms >= limits.STUCK_MS:
-                self.fault |= alarms.F_STUCK
-
-    def _check_rate(self, now_ms, cc):
+        # The colder reading: a sensor that reads warm cannot drive the tip below
+        # target or hide the floor; one that reads cold only stops cooling early.
+        self.cc = s1.cc if s1.cc < s2.cc else s2.cc
         if not self.have_reading:
-            return
-        dt = ticks_diff(now_ms, self.ok_ms) or 1  # two readings within one ms
-        if dt > 1000:  # no tip moves 200 C in a second; keeps the product a small int
-            dt = 1000
-        if abs(cc - self.cc) * 1000 > limits.MAX_RATE_CC_PER_S * dt:
-            self.fault |= alarms.F_RATE
+            self.have_reading = True
+            self.close_cc = self.cc  # the still-cooling check starts from the first reading
+        if self.cc < self.profile.floor_cc:
+            self.fault |= alarms.F_FLOOR
+        if abs(s1.cc - s2.cc) > limits.DISAGREE_CC:
+            self.disagree_ms += dt_ms
+            if self.disagree_ms >= limits.DISAGREE_MS:
+                self.fault |= alarms.F_DISAGREE
+        else:
+            self.disagree_ms = 0
 
     def check_cooling(self, now_ms, dt_ms, treating):
         """Both directions: open must cool (until at target), closed must not keep cooling."""
@@ -164,12 +142,13 @@ class Supervisor:
 
     # --- reset ----------------------------------------------------------------
     def clearable(self, now_ms):
-        """Latched faults clear only on a fresh, plausible reading, and after a
-        stuck reading only once it has changed. No cooling and a leak cannot be
-        judged with the valve closed: they latch again within their window."""
-        return (self.status == thermistor.OK and self.have_reading
-                and ticks_diff(now_ms, self.fresh_ms) <= limits.STALE_MS
-                and not (self.fault & alarms.F_STUCK and self.stuck_ms))
+        """Latched faults clear only on fresh, plausible readings from both sensors
+        that agree, and after a stuck reading only once it has changed. No cooling
+        and a leak cannot be judged with the valves closed: they latch again within
+        their window."""
+        stuck = self.fault & alarms.F_STUCK
+        return (self.s1.clearable(now_ms, stuck) and self.s2.clearable(now_ms, stuck)
+                and self.disagree_ms == 0)
 
     def clear_faults(self, now_ms):
         if not self.clearable(now_ms):

@@ -141,5 +141,7 @@ class Thermistor:
         return OK
 
 
-def from_board(board):
-    return Thermistor(model_from_board(board), board.DIVIDER_OHM, board.ADC_BITS)
+def from_board(board, second=False):
+    """Sensor 1, or with second=True sensor 2 (its own divider, see boards/reference_pen.py)."""
+    divider = board.DIVIDER2_OHM if second else board.DIVIDER_OHM
+    return Thermistor(model_from_board(board), divider, board.ADC_BITS)

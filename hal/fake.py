@@ -1,43 +1,71 @@
 """The host fake of the HAL: the same small interface as hal.machine_hal, on a
 simulated clock that the caller advances. It models what the hardware does on
-its own (the one-shot backstop timer, the watchdog, a stuck valve) so that the
-simulator and the tests see the same failure behaviour as the device.
+its own (the backstop timer, the board's monostable that holds the second
+valve, the watchdog, a stuck valve, a drifting sensor) so that the simulator and
+the tests see the same failure behaviour as the device.
 
-The tip temperature comes from a plant object (hal.plant.Plant in the
-simulator, or anything with a tip_c attribute in tests).
+The tip temperature comes from a plant object (the simulator's physical model,
+or anything with a tip_c attribute in tests). Runs under MicroPython too (the
+virtual pen).
 """
-from firmware import alarms
+from firmware import alarms, thermistor
 from firmware.compat import TICKS_MASK
 
 # Faults a scenario or test can inject; each names what the hardware does wrong.
-FAULTS = ("thermistor_open", "thermistor_short", "thermistor_stuck", "adc_error",
-          "valve_stuck_open", "cartridge_empty", "low_battery",
-          "thermistor_jump",  # a loose contact: the reading steps 30 C colder at once
-          "thermistor_degraded",  # a partly shorted element: reads +65 C, beyond the range
-          "hal_exception")  # the tip converter driver raises
+# The thermistor_* faults hit one sensor (sensor 1 unless told otherwise).
+SENSOR_FAULTS = ("thermistor_open", "thermistor_short", "thermistor_stuck",
+                 "thermistor_jump",  # a loose contact: the reading steps 30 C colder at once
+                 "thermistor_degraded",  # a partly shorted element: reads +65 C, beyond the range
+                 "thermistor_drift",  # reads offset_c off (ageing, a cracked bead)
+                 "thermistor_detached")  # the bead lifts off the tip and relaxes to the handle
+FAULTS = SENSOR_FAULTS + (
+    "adc_error", "valve_stuck_open", "master_stuck_open", "cartridge_empty", "low_battery",
+    "hal_exception")  # the tip converter driver raises
+
+# Where the loop can hang, and which backstops still act there.
+HANG_PYTHON = "python"  # a Python loop: soft and hard timer callbacks still run
+HANG_C = "c"  # inside a C call: only hard (interrupt) callbacks run
+HANG_IRQ_OFF = "irq_off"  # interrupts masked: no callback runs; only board parts act
+HANG_WHERE = (HANG_PYTHON, HANG_C, HANG_IRQ_OFF)
+
+DETACHED_TAU_MS = 3000  # a detached bead relaxes to the handle with this time constant
+_SENSORS = (1, 2)
 
 
 class FakeHal:
-    def __init__(self, thermistor_, plant, start_ms=0, watchdog_reset=False, has_master=False):
-        self.thermistor = thermistor_
-        self.has_master = has_master
+    def __init__(self, board, plant, start_ms=0, watchdog_reset=False):
+        self.thermistors = (thermistor.from_board(board), thermistor.from_board(board, True))
+        self.has_master = board.HAS_MASTER_VALVE
+        self.timer_hard = board.BACKSTOP_TIMER_HARD
+        self.enable_hold_ms = board.ENABLE_HOLD_MS
         self.plant = plant
         self.t_ms = start_ms
         self.watchdog_reset = watchdog_reset
         self.pressed = False
         self.reset_pending = False
-        self.faults = set()
+        self.faults = {}  # name -> sensor (1 or 2), or 0 for faults of the whole pen
+        self.offset_cc = [0, 0]  # thermistor_drift, per sensor
+        self.detached_cc = [None, None]  # what a detached bead reads, per sensor
+        self.stuck_raw = [None, None]
+        self.hang = None  # None, or where the loop hangs (HANG_WHERE)
         self.valve_cmd = False
         self.master_cmd = False
-        self.valve_open = False  # the physical valve
+        self.valve_open = False  # the main valve, physical
+        self.master_open = False  # the second valve, physical
         self.backstop_deadline = None
         self.backstop_fired = False
+        self.enable_until = None  # the monostable's output is high until then
+        self.enable_expired = False  # it fell while the second valve was commanded open
         self.wdt_ms = None
         self.wdt_fed_ms = start_ms
         self.wdt_expired = False
         self.tone_hz = 0
         self.led_on = False
-        self.stuck_raw = None
+
+    @property
+    def gas_flows(self):
+        """Both valves open: gas reaches the tip."""
+        return self.valve_open and self.master_open
 
     # --- the HAL interface ------------------------------------------------------
     def now_ms(self):
@@ -47,25 +75,40 @@ class FakeHal:
         self.advance(ms)
 
     def read_tip(self):
+        return self._read(1)
+
+    def read_tip2(self):
+        return self._read(2)
+
+    def _read(self, sensor):
         if "hal_exception" in self.faults:
             raise OSError(5, "tip converter driver failed")
         if "adc_error" in self.faults:
             return -1
-        if "thermistor_open" in self.faults:
+        mine = self._sensor_faults(sensor)
+        if "thermistor_open" in mine:
             return 65535
-        if "thermistor_short" in self.faults:
+        if "thermistor_short" in mine:
             return 0
+        i = sensor - 1
         cc = int(round(self.plant.tip_c * 100))
-        if "thermistor_jump" in self.faults:
+        if self.detached_cc[i] is not None:
+            cc = self.detached_cc[i]
+        cc += self.offset_cc[i]
+        if "thermistor_jump" in mine:
             cc -= 3000
-        if "thermistor_degraded" in self.faults:
+        if "thermistor_degraded" in mine:
             cc = 6500
-        raw = self._quantise(self.thermistor.raw_for(cc))
-        if "thermistor_stuck" in self.faults:
-            if self.stuck_raw is None:
-                self.stuck_raw = raw
-            return self.stuck_raw
+        therm = self.thermistors[i]
+        raw = self._quantise(therm, therm.raw_for(cc))
+        if "thermistor_stuck" in mine:
+            if self.stuck_raw[i] is None:
+                self.stuck_raw[i] = raw
+            return self.stuck_raw[i]
         return raw
+
+    def _sensor_faults(self, sensor):
+        return [name for name, s in self.faults.items() if s == sensor]
 
     def trigger(self):
         return self.pressed
@@ -81,7 +124,7 @@ class FakeHal:
             bits |= alarms.F_ADC
         if "low_battery" in self.faults:
             bits |= alarms.F_LOW_BATTERY
-        if self.backstop_fired:
+        if self.backstop_fired or self.enable_expired:
             bits |= alarms.F_BACKSTOP
         return bits
 
@@ -92,17 +135,21 @@ class FakeHal:
         else:
             self.backstop_deadline = None
         self.valve_cmd = on
-        self._update_valve()
+        self._update_valves()
 
     def master(self, on):
-        self.master_cmd = on and not self.backstop_fired
-        self._update_valve()
+        """Each call while on is a keepalive edge: the monostable holds for enable_hold_ms."""
+        on = on and not self.backstop_fired and not self.enable_expired
+        if on:
+            self.enable_until = self.t_ms + self.enable_hold_ms
+        self.master_cmd = on
+        self._update_valves()
 
     def close_valves(self):
         self.valve_cmd = False
         self.master_cmd = False
         self.backstop_deadline = None
-        self._update_valve()
+        self._update_valves()
 
     def tone(self, hz):
         self.tone_hz = hz
@@ -122,40 +169,85 @@ class FakeHal:
 
     # --- what the hardware does on its own -------------------------------------
     def advance(self, ms):
-        """Moves the clock; the backstop timer and the watchdog act on their own."""
+        """Moves the clock; the backstop timer, the monostable and the watchdog act on their own."""
         self.t_ms += ms
-        if self.backstop_deadline is not None and self.t_ms >= self.backstop_deadline:
+        self._relax_detached(ms)
+        if (self.backstop_deadline is not None and self.t_ms >= self.backstop_deadline
+                and self._timer_runs()):
             self.backstop_deadline = None
             self.backstop_fired = True
-            self.valve_cmd = False
+            self.valve_cmd = False  # the handler closes both valves
             self.master_cmd = False
-            self._update_valve()
+        if self.master_cmd and self.t_ms >= self.enable_until:
+            self.master_cmd = False  # the gate's enable fell: the second valve closes
+            self.enable_expired = True
+        self._update_valves()
         if self.wdt_ms is not None and self.t_ms - self.wdt_fed_ms > self.wdt_ms:
             self.wdt_expired = True
             self.close_valves()  # a watchdog reset drives every pin to its reset state
 
+    def _timer_runs(self):
+        """Whether the backstop timer's callback can run while the loop is where it is."""
+        if self.hang == HANG_IRQ_OFF:
+            return False
+        return self.hang != HANG_C or self.timer_hard
+
+    def restart(self):
+        """A reset of the MCU: the pins, the timer and the flags return to their reset state."""
+        self.close_valves()
+        self.wdt_expired = False
+        self.backstop_fired = False
+        self.enable_expired = False
+        self.enable_until = None
+        self.hang = None
+
+    def _relax_detached(self, ms):
+        for i in (0, 1):
+            cc = self.detached_cc[i]
+            if cc is not None:
+                handle_cc = int(round(self.plant.handle_c * 100))
+                self.detached_cc[i] = cc + (handle_cc - cc) * ms // DETACHED_TAU_MS
+
     # --- fault injection --------------------------------------------------------
-    def inject(self, name):
-        if name not in FAULTS:
-            raise ValueError("unknown fault: %s" % name)
-        self.faults.add(name)
+    def inject(self, name, sensor=None, offset_c=None):
+        """sensor: 1 or 2 for the thermistor_* faults; offset_c for thermistor_drift."""
+        self._check(name, sensor)
+        if name in SENSOR_FAULTS:
+            sensor = sensor or 1
+            if name == "thermistor_drift":
+                self.offset_cc[sensor - 1] = int(round((offset_c or 0) * 100))
+            elif name == "thermistor_detached":
+                self.detached_cc[sensor - 1] = int(round(self.plant.tip_c * 100))
+        self.faults[name] = sensor or 0
         if name == "cartridge_empty":
             self.plant.empty_cartridge()
-        self._update_valve()
+        self._update_valves()
 
-    def clear(self, name):
+    def clear(self, name, sensor=None):
+        self._check(name, sensor)
+        if self.faults.pop(name, None) is None:
+            return
+        i = (sensor or 1) - 1
+        if name == "thermistor_drift":
+            self.offset_cc[i] = 0
+        elif name == "thermistor_detached":
+            self.detached_cc[i] = None
+        elif name == "thermistor_stuck":
+            self.stuck_raw[i] = None
+        self._update_valves()
+
+    def _check(self, name, sensor):
         if name not in FAULTS:
             raise ValueError("unknown fault: %s" % name)
-        self.faults.discard(name)
-        if name == "thermistor_stuck":
-            self.stuck_raw = None
-        self._update_valve()
+        if sensor is not None and (name not in SENSOR_FAULTS or sensor not in _SENSORS):
+            raise ValueError("sensor goes with a thermistor fault and is 1 or 2")
 
-    def _update_valve(self):
-        # Two valves in series where the board has a master; a stuck valve ignores its command.
-        main = "valve_stuck_open" in self.faults or self.valve_cmd
-        self.valve_open = main and (self.master_cmd or not self.has_master)
+    def _update_valves(self):
+        # A stuck valve ignores its command; each is open on its own, gas flows through both.
+        self.valve_open = "valve_stuck_open" in self.faults or self.valve_cmd
+        self.master_open = ("master_stuck_open" in self.faults or self.master_cmd
+                            or not self.has_master)
 
-    def _quantise(self, raw):
-        lsb = self.thermistor.lsb
+    def _quantise(self, therm, raw):
+        lsb = therm.lsb
         return min(raw // lsb * lsb, 65535)

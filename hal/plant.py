@@ -27,6 +27,8 @@ PARAMS = (
     ("room_c", 22.0, "C", 10.0, 30.0, "clinic room air"),
     ("skin_c", 33.0, "C", 28.0, 36.0, "resting skin surface, 32 to 34 C"),
     ("core_c", 37.0, "C", 36.0, 38.0, "body core and arterial blood"),
+    ("handle_c", 28.0, "C", 15.0, 37.0,
+     "pen handle in the clinician's hand, between room and skin (our choice)"),
     ("tip_start_c", 32.0, "C", -20.0, 40.0,
      "tip at the trigger: it has rested on the skin (our choice)"),
     ("tip_mass_g", 0.3, "g", 0.1, 20.0,
@@ -175,6 +177,10 @@ class Plant:
         self._build_spray(p)
         self._build_skin(p)
         self._h_max_s = 0.5 * min(self._time_constants())
+
+    @property
+    def handle_c(self):
+        return self._p["handle_c"]
 
     @property
     def cartridge_c(self):

@@ -1,5 +1,7 @@
 """`cryopen logs TRACE.csv`: the trace as a readable event log: state changes,
 applications with their end reason, faults as they latch, alarms as they sound."""
+import sys
+
 from firmware import alarms
 from host_tools import outputs
 
@@ -10,7 +12,11 @@ _MISMATCH = {("0", "1"): "valve open while commanded closed: stuck or leaking",
 
 
 def add_arguments(p):
-    p.add_argument("trace", help="a trace written by `cryopen simulate --trace`")
+    p.add_argument("trace", nargs="?", help="a trace written by `cryopen simulate --trace`")
+    p.add_argument("--flash", metavar="IMAGE",
+                   help="read the treatment record from a pen's flash image instead")
+    p.add_argument("--csv", metavar="FILE.csv", help="with --flash: export the records")
+    p.add_argument("--json", metavar="FILE.json", help="with --flash: export the records")
 
 
 def events(rows):
@@ -46,6 +52,38 @@ def events(rows):
 
 
 def run(args):
+    if args.flash:
+        return _run_flash(args)
+    if not args.trace or args.csv or args.json:
+        print("cryopen logs: give a trace, or --flash IMAGE (with --csv or --json to export)",
+              file=sys.stderr)
+        return 2
     for t, text in events(outputs.read_trace(args.trace)):
         print("%8.2f s  %s" % (t, text))
     return 0
+
+
+def _run_flash(args):
+    """Exit status 0: every record intact; 1: damage found (reported, the rest read);
+    2: the image cannot be read or an export cannot be written."""
+    from host_tools import flash_image, record_log
+
+    try:
+        records, damaged = record_log.read(args.flash)
+    except flash_image.ImageError as e:
+        print("cryopen logs: %s" % e, file=sys.stderr)
+        return 2
+    for r in records:
+        print(record_log.line(r))
+    for position, problem in damaged:
+        print("damaged record at %s: %s (skipped)" % (position, problem))
+    try:
+        if args.csv:
+            record_log.write_csv(args.csv, records)
+        if args.json:
+            record_log.write_json(args.json, records, damaged)
+    except OSError as e:
+        print("cryopen logs: cannot write %s: %s" % (e.filename, e.strerror), file=sys.stderr)
+        return 2
+    print("%d records, %d damaged" % (len(records), len(damaged)))
+    return 1 if damaged else 0

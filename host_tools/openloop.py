@@ -15,10 +15,10 @@ class OpenLoopPen:
         self.exceptions = 0
         self.applications = 0
 
-    def tick(self, now_ms, raw, trigger, hw_bits):
+    def tick(self, now_ms, raw, raw2, trigger, hw_bits):
         out = self.out
         if raw >= 0 and self.thermistor.read(raw) == 0:
-            out.temp_cc = self.thermistor.cc
+            out.temp_cc = out.temp1_cc = out.temp2_cc = self.thermistor.cc  # one sensor
         if trigger and out.state != states.TREATING:
             self.applications += 1
         elif not trigger and out.state == states.TREATING:

@@ -18,6 +18,7 @@ _FORMAT = {
     "gas_g": lambda v: "%.4f" % v,
     "beep": lambda v: signals.BEEP_NAMES[v],
     "end_reason": lambda v: states.END_NAMES[v],
+    "reading2_c": lambda v: "%.2f" % v,
 }
 
 

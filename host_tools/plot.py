@@ -36,7 +36,8 @@ def plot(path, result, floor_c=None, compare=None):
                                   gridspec_kw={"height_ratios": [3, 1.3]})
     _shade_states(ax, t, _column(trace, "state"))
     ax.plot(t, _column(trace, "tip_c"), color="#1f4e9c", lw=1.6, label="tip (model)")
-    ax.plot(t, _column(trace, "reading_c"), color="#5aa0e6", lw=0.8, ls=":", label="tip (reading)")
+    ax.plot(t, _column(trace, "reading_c"), color="#5aa0e6", lw=0.8, ls=":", label="tip (sensor 1)")
+    ax.plot(t, _column(trace, "reading2_c"), color="#9b59b6", lw=0.8, ls=":", label="tip (sensor 2)")
     ax.plot(t, _column(trace, "target_c"), color="#2a9d55", lw=1.0, ls="--", label="target")
     if floor_c is not None:
         ax.axhline(floor_c, color="#c0392b", lw=1.0, ls="-.", label="floor")
@@ -51,7 +52,9 @@ def plot(path, result, floor_c=None, compare=None):
     axv.step(t, _column(trace, "valve_cmd"), where="post", color="#7f8c8d", lw=0.8,
              label="valve command")
     axv.step(t, [v * 0.9 for v in _column(trace, "valve_open")], where="post", color="#1f4e9c",
-             lw=1.0, label="valve open (physical)")
+             lw=1.0, label="main valve open (physical)")
+    axv.step(t, [v * 0.75 for v in _column(trace, "master_open")], where="post",
+             color="#16a085", lw=1.0, label="second valve open (physical)")
     if compare is not None:
         axv.step(_column(compare.trace, "t_s"), [v * 0.8 for v in _column(compare.trace,
                  "valve_open")], where="post", color="#e67e22", lw=0.8, label="valve, open loop")

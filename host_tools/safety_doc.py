@@ -37,6 +37,18 @@ def hazard_rows(doc_text):
     return rows
 
 
+def named_tests(doc_text):
+    """Every test the document names (hazard rows and the FMEA table), as path::name."""
+    return sorted(set(re.findall(r"`(tests/[\w/]+\.py::\w+)`", doc_text)))
+
+
+def fmea_rows(doc_text):
+    """The FMEA table's rows, each a list of its cells."""
+    section = doc_text.split("## Single faults (FMEA)", 1)[1].split("\n## ", 1)[0]
+    return [[c.strip() for c in line.strip("|").split("|")]
+            for line in section.splitlines() if line.startswith("| ") and "---" not in line][1:]
+
+
 def resolve(dotted):
     """Imports the longest module prefix of a dotted name and walks the attributes."""
     parts = dotted.split(".")

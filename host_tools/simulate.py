@@ -31,6 +31,9 @@ def add_arguments(p):
     p.add_argument("--plot", metavar="FILE.png", help="temperature, target and valve")
     p.add_argument("--compare-open-loop", action="store_true",
                    help="also run the open-loop baseline and draw it on the plot")
+    p.add_argument("--flash", metavar="IMAGE",
+                   help="the pen's flash as a littlefs image: start from it and leave it "
+                        "(a new one when the file does not exist)")
 
 
 def run(args):
@@ -45,7 +48,22 @@ def run(args):
     except scenario_mod.ScenarioError as e:
         print("cryopen simulate: %s" % e, file=sys.stderr)
         return 2
-    result = simulator.run(sc, record=bool(args.trace or args.plot))
+    flash = None
+    if args.flash:
+        from host_tools import flash_image
+
+        try:
+            flash = flash_image.load(args.flash, create=True)
+        except flash_image.ImageError as e:
+            print("cryopen simulate: %s" % e, file=sys.stderr)
+            return 2
+    result = simulator.run(sc, record=bool(args.trace or args.plot), flash=flash)
+    if flash is not None:
+        try:
+            flash_image.save(args.flash, flash[1])
+        except flash_image.ImageError as e:
+            print("cryopen simulate: %s" % e, file=sys.stderr)
+            return 2
     baseline = None
     if args.compare_open_loop:
         from host_tools import openloop

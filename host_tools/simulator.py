@@ -5,14 +5,17 @@ Trace columns and summary keys are a public interface (README, "Outputs"): add
 new ones at the end, never rename.
 """
 from boards.sim import board as sim_board
-from firmware import alarms, limits, pen as pen_mod, states, thermistor
+from firmware import alarms, limits, pen as pen_mod, record as record_mod, startup, states
 from firmware.app import App
+from hal.storage import Storage
+from host_tools import flash_image
 from hal.fake import FakeHal
 from hal.plant import Plant
 
 TRACE_COLUMNS = ("t_s", "state", "trigger", "valve_cmd", "valve_open", "tip_c", "reading_c",
                  "target_c", "alarm", "fault", "gas_g", "beep", "tone_hz", "led", "duty",
-                 "contact", "applications", "end_reason")
+                 "contact", "applications", "end_reason", "master_cmd", "master_open",
+                 "reading2_c")
 _DT_MS = limits.TICK_MS
 
 
@@ -24,19 +27,24 @@ class Result:
 
 
 class Simulation:
-    """One scenario run. make_pen(board, profile, now_ms, watchdog_reset) builds the
-    controller, so the open-loop baseline runs through the same loop."""
+    """One scenario run. The firmware boots as on the device (firmware.startup), with
+    its flash a littlefs image: flash is (LittleFS, context) from host_tools.flash_image,
+    or None for a new, empty one. make_pen(board, profile, now_ms, watchdog_reset)
+    replaces the firmware with another controller (the open-loop baseline, which
+    keeps no record) that runs through the same loop."""
 
-    def __init__(self, scenario, board=sim_board, make_pen=pen_mod.build, record=True):
+    def __init__(self, scenario, board=sim_board, make_pen=None, record=True, flash=None):
         self.sc = scenario
         self.board = board
         self.make_pen = make_pen
         self.record = record
         self.plant = Plant(**scenario.plant)
-        self.therm = thermistor.from_board(board)
-        self.hal = FakeHal(self.therm, self.plant, has_master=board.HAS_MASTER_VALVE)
-        self.hal.start_watchdog(board.WDT_MS)
-        self.app = App(self.hal, make_pen(board, scenario.profile, 0, False))
+        self.hal = FakeHal(board, self.plant)
+        self.flash = flash or flash_image.new_image()
+        self.storage = Storage(flash_image.LfsFs(self.flash[0]))
+        self.boots = []
+        self.powered = True
+        self._boot(0, record_mod.CAUSE_POWER)
         self.hang_until_ms = -1
         self.reboots = 0
         self.trace = []
@@ -60,8 +68,8 @@ class Simulation:
             while ev < len(events) and events[ev].t_s * 1000 <= t_ms + 1e-6:
                 self._apply(events[ev], t_ms)
                 ev += 1
-            out = None
-            if t_ms >= self.hang_until_ms:
+            if self.powered and t_ms >= self.hang_until_ms:
+                self.hal.hang = None
                 out = self.app.step()
                 self._observe(t_ms, out)
             if self.record:
@@ -83,17 +91,20 @@ class Simulation:
             self.plant.tilted = e.value
         elif e.action == "fault" and e.value == "loop_hang":
             self.hang_until_ms = t_ms + int(round(e.for_s * 1000))
+            hal.hang = e.where
         elif e.action == "fault":
-            hal.inject(e.value)
+            hal.inject(e.value, e.sensor, e.offset_c)
         elif e.action == "clear" and e.value == "loop_hang":
             self.hang_until_ms = -1
+        elif e.action == "power":
+            self._power(e.value, t_ms)
         else:
-            hal.clear(e.value)
+            hal.clear(e.value, e.sensor)
 
     def _physics(self, t_ms):
         hal = self.hal
-        self.plant.step(_DT_MS / 1000.0, hal.valve_open)
-        if hal.valve_open:
+        self.plant.step(_DT_MS / 1000.0, hal.gas_flows)
+        if hal.gas_flows:
             self.open_run_ms += _DT_MS
             self.open_total_ms += _DT_MS
             self.max_open_ms = max(self.max_open_ms, self.open_run_ms)
@@ -101,25 +112,57 @@ class Simulation:
             self.open_run_ms = 0
         self.min_tip_c = min(self.min_tip_c, self.plant.tip_c)
         fired = hal.backstop_fired
+        expired = hal.enable_expired
         hal.advance(_DT_MS)
         if hal.backstop_fired and not fired:
             self.hardware.append({"t_s": hal.t_ms / 1000.0, "event": "backstop_fired"})
+        if hal.enable_expired and not expired:
+            self.hardware.append({"t_s": hal.t_ms / 1000.0, "event": "enable_expired"})
         if hal.wdt_expired:
             self.hardware.append({"t_s": hal.t_ms / 1000.0, "event": "watchdog_reset"})
             self._reboot(t_ms + _DT_MS)
 
+    def _boot(self, t_ms, cause):
+        """The device's boot path: the HAL's reset state, the stored state, the pen."""
+        hal = self.hal
+        hal.restart()
+        hal.watchdog_reset = cause == record_mod.CAUSE_WATCHDOG
+        now = hal.now_ms()
+        if self.make_pen is None:
+            started = startup.start(self.board, self.sc.profile, self.storage, now, cause)
+            self.app = App(hal, started.pen, self.storage, started.journal)
+            cold = started.cold_start
+        else:
+            self.app = App(hal, self.make_pen(self.board, self.sc.profile, now,
+                                              hal.watchdog_reset))
+            cold = False
+        hal.start_watchdog(self.board.WDT_MS)
+        self.boots.append({"t_s": t_ms / 1000.0, "cause": record_mod.CAUSE_NAMES[cause],
+                           "cold_start": cold})
+
     def _reboot(self, t_ms):
         """A watchdog reset: the MCU restarts, the loop runs again, the pen boots in FAULT."""
-        hal = self.hal
-        hal.wdt_expired = False
-        hal.watchdog_reset = True
-        hal.backstop_fired = False  # the hardware flag does not survive a reset
         self.reboots += 1
         self.hang_until_ms = -1
-        self.app = App(hal, self.make_pen(self.board, self.sc.profile, hal.now_ms(), True))
-        hal.start_watchdog(self.board.WDT_MS)
+        self._boot(t_ms, record_mod.CAUSE_WATCHDOG)
         if self._app is not None:
             self._close_app(t_ms, "watchdog_reset")
+
+    def _power(self, on, t_ms):
+        """Power lost: both normally-closed valves close and RAM is gone. Power back:
+        the pen boots from its stored state."""
+        if on == self.powered:
+            return
+        self.powered = on
+        if not on:
+            self.hal.restart()
+            self.hal.wdt_ms = None  # no watchdog without power
+            self.hang_until_ms = -1
+            self.app.pen.out = pen_mod.Outputs()  # nothing commanded, nothing shown
+            if self._app is not None:
+                self._close_app(t_ms, "power_lost")
+        else:
+            self._boot(t_ms, record_mod.CAUSE_POWER)
 
     def _observe(self, t_ms, out):
         if out.state == states.TREATING and self._app is None:
@@ -147,9 +190,10 @@ class Simulation:
         out = self.app.pen.out
         self.trace.append((
             t_ms / 1000.0, out.state, int(hal.pressed), int(out.valve), int(hal.valve_open),
-            self.plant.tip_c, out.temp_cc / 100.0, out.target_cc / 100.0, out.alarm, out.fault,
+            self.plant.tip_c, out.temp1_cc / 100.0, out.target_cc / 100.0, out.alarm, out.fault,
             self.plant.gas_used_g, out.beep, hal.tone_hz, int(hal.led_on), out.duty,
-            int(self.plant.contact), out.applications, out.end_reason))
+            int(self.plant.contact), out.applications, out.end_reason, int(out.master),
+            int(hal.master_open), out.temp2_cc / 100.0))
 
     def _summary(self):
         pen = self.app.pen
@@ -170,6 +214,7 @@ class Simulation:
             "exceptions": pen.exceptions,
             "reboots": self.reboots,
             "hardware_events": self.hardware,
+            "boots": self.boots,
         }
 
 

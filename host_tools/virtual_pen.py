@@ -5,7 +5,15 @@ MicroPython 1.29 (the WebAssembly port, run by Node) answers on the slave side
 of a pty, so mpremote and `cryopen deploy` talk to it as to a board on a
 serial port. Prints the port path on the first line of stdout, then relays
 bytes until it is killed. The bridge script (virtual_pen_bridge.mjs) adds the
-soft reset, raw-paste mode and POSIX errno numbers that the port lacks.
+soft reset, raw-paste mode and POSIX errno numbers that the port lacks, and
+boots as a board does: at power-up and at machine.reset() (`mpremote reset`) it
+runs boot.py and then main.py on the files it holds, which on a pen deployed
+with `--board sim` is the device's gate: service mode, the integrity check and
+its alarm.
+
+The pen keeps its files in memory for as long as it runs; it starts empty. Lines
+on standard input power-cycle it: `power`, or `service` to power it up with the
+reset button held (service mode).
 """
 import ctypes
 import errno
@@ -39,6 +47,7 @@ class VirtualPen:
         self.port = None
         self.bridge = None
         self._master = self._slave = None
+        self._control = None
         self._to_host = b""
 
     def start(self):
@@ -48,18 +57,39 @@ class VirtualPen:
         tty.setraw(self._slave)
         os.set_blocking(self._master, False)
         self.port = os.ttyname(self._slave)
-        self.bridge = subprocess.Popen([self.node, str(BRIDGE)], stdin=subprocess.PIPE,
-                                       stdout=subprocess.PIPE, cwd=BRIDGE.parent,
-                                       preexec_fn=die_with_parent)
+        control, self._control = os.pipe()
+        try:
+            self.bridge = subprocess.Popen([self.node, str(BRIDGE), "--control", str(control)],
+                                           stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                           cwd=BRIDGE.parent, pass_fds=(control,),
+                                           preexec_fn=die_with_parent)
+        finally:
+            os.close(control)
         return self
 
-    def serve(self):
-        """Relays bytes until the bridge exits; returns its exit status."""
+    def power_cycle(self, service=False):
+        """Cuts the pen's power and powers it up again, with the reset button held
+        if service (service mode). Its files stay."""
+        _write_all(self._control, b"service\n" if service else b"power\n")
+
+    def serve(self, commands=None):
+        """Relays bytes until the bridge exits; returns its exit status. commands: a
+        file descriptor whose lines ("power", "service") power-cycle the pen."""
         from_bridge = self.bridge.stdout.fileno()
         to_bridge = self.bridge.stdin.fileno()
+        pending = b""
         while True:
             writers = [self._master] if self._to_host else []
-            readable, writable, _ = select.select([self._master, from_bridge], writers, [])
+            readers = [self._master, from_bridge] + ([commands] if commands is not None else [])
+            readable, writable, _ = select.select(readers, writers, [])
+            if commands in readable:
+                data = os.read(commands, _CHUNK)
+                if not data:
+                    commands = None  # no more commands: the pen runs on
+                pending += data
+                *lines, pending = pending.split(b"\n")
+                for line in lines:
+                    self._command(line.decode("ascii", "replace").strip())
             if from_bridge in readable:
                 data = os.read(from_bridge, _CHUNK)
                 if not data:
@@ -69,6 +99,12 @@ class VirtualPen:
                 _write_all(to_bridge, os.read(self._master, _CHUNK))
             if self._to_host and (self._master in writable or from_bridge in readable):
                 self._send_to_host()
+
+    def _command(self, line):
+        if line in ("power", "service"):
+            self.power_cycle(service=line == "service")
+        elif line:
+            print("virtual pen: unknown command %r (power, service)" % line, file=sys.stderr)
 
     def _send_to_host(self):
         # A host that does not read fills the pty; keep the rest for later
@@ -87,10 +123,10 @@ class VirtualPen:
             except subprocess.TimeoutExpired:
                 self.bridge.kill()
                 self.bridge.wait()
-        for fd in (self._master, self._slave):
+        for fd in (self._master, self._slave, self._control):
             if fd is not None:
                 os.close(fd)
-        self._master = self._slave = None
+        self._master = self._slave = self._control = None
 
     def __enter__(self):
         return self.start()
@@ -119,8 +155,16 @@ def add_arguments(p):
 def run(args):
     for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
         signal.signal(sig, _exit_on_signal)
+    try:
+        commands = sys.stdin.fileno()
+        os.fstat(commands)
+    except (AttributeError, ValueError, OSError):  # no standard input at all
+        commands = None
     with VirtualPen(args.node) as pen:
         print(pen.port, flush=True)
-        status = pen.serve()
+        print("virtual pen on %s: its files live in memory; type power or service (power-up "
+              "with the reset button held) and Enter to power-cycle it" % pen.port,
+              file=sys.stderr, flush=True)
+        status = pen.serve(commands)
     print("virtual pen: the bridge exited with status %s" % status, file=sys.stderr)
     return 1

@@ -2,14 +2,26 @@
 // bytes from the host arrive on stdin, the REPL's output leaves on stdout.
 // host_tools/virtual_pen.py connects the two ends to a pseudo-terminal.
 //
-// The port's event-driven REPL lacks three things a board has, and mpremote
-// relies on all three; this bridge supplies them:
+// The port's event-driven REPL lacks what a board has and mpremote relies on;
+// this bridge supplies it:
 //  - raw-paste mode: the port would block reading stdin, so the bridge speaks
 //    the raw-paste protocol itself and hands the code to the raw REPL;
 //  - soft reset: Ctrl-D on an empty raw line makes the port return instead of
 //    rebooting, so the bridge starts a fresh interpreter on the same files;
 //  - POSIX errno: the port raises Emscripten's numbers (OSError 44 for ENOENT),
-//    so the file functions are wrapped to raise MicroPython's numbers.
+//    so the file functions are wrapped to raise MicroPython's numbers;
+//  - power-up and hard reset: a fresh interpreter on the same files runs
+//    boot.py and then main.py, as a board does; machine.reset() (`mpremote
+//    reset`) causes one, and so does a power cycle asked for on the control
+//    file descriptor (--control FD: lines "power", or "service" for a power-up
+//    with the reset button held);
+//  - `machine`: the pins main.py uses by name (RESET, the reset button, held at a
+//    "service" power-up; BUZZER, whose tones are logged in machine.tones; LED),
+//    reset(), reset_cause() and idle(). idle() is where main.py waits, and where
+//    Ctrl-C from the host raises KeyboardInterrupt, as it does in a board's sleep;
+//    a power cycle cuts main.py there too.
+import { readSync } from "node:fs";
+import { Socket } from "node:net";
 import { loadMicroPython } from "@micropython/micropython-webassembly-pyscript";
 
 const CTRL_A = 0x01;
@@ -74,20 +86,112 @@ _posix_errno(${JSON.stringify(ERRNO).replace(/"/g, "")})
 del _posix_errno
 `;
 
-// As a board runs boot.py: in __main__, printing what it raises.
-const RUN_BOOT_PY = `
+// The virtual pen's \`machine\`, installed in sys.modules at every start of the
+// interpreter (it is no file on the pen). _virtual_pen is the bridge (HOST below).
+const MACHINE_PY = `
+def _virtual_machine():
+    import sys, time
+    import _virtual_pen as host
+
+    class Machine:
+        PWRON_RESET = 1
+        HARD_RESET = 2
+        WDT_RESET = 3
+        SOFT_RESET = 5
+        tones = []  # (ticks_ms, Hz or 0) at each change of the buzzer
+
+        def reset(self):
+            host.reset()
+            raise SystemExit  # unwinds to the REPL, which the bridge then reboots
+
+        def reset_cause(self):
+            return host.reset_cause()
+
+        def idle(self):
+            event = host.idle()
+            if event == 1:
+                raise KeyboardInterrupt
+            if event == 2:
+                raise SystemExit  # the power is cut: nothing more runs
+
+    machine = Machine()
+
+    class Pin:
+        IN = 0
+        OUT = 1
+        PULL_UP = 1
+        PULL_DOWN = 2
+
+        def __init__(self, id, mode=-1, pull=-1, *, value=None):
+            self.id = id
+            self._value = 0 if value is None else int(bool(value))
+
+        def value(self, v=None):
+            if v is not None:
+                self._value = int(bool(v))
+                return None
+            if self.id == "RESET":
+                return 0 if host.button_held() else 1
+            return self._value
+
+    class PWM:
+        def __init__(self, pin, *, freq=1000, duty_u16=0):
+            self._pin = pin
+            self._freq = freq
+            self._duty = duty_u16
+            self._sounding = 0
+
+        def freq(self, hz=None):
+            if hz is None:
+                return self._freq
+            self._freq = hz
+            self._log()
+
+        def duty_u16(self, duty=None):
+            if duty is None:
+                return self._duty
+            self._duty = duty
+            self._log()
+
+        def _log(self):
+            now = self._freq if self._duty else 0
+            if self._pin.id == "BUZZER" and now != self._sounding:
+                self._sounding = now
+                if len(Machine.tones) < 2000:
+                    Machine.tones.append((time.ticks_ms(), now))
+
+    Machine.Pin = Pin
+    Machine.PWM = PWM
+    sys.modules["machine"] = machine
+
+_virtual_machine()
+del _virtual_machine
+`;
+
+// As a board runs boot.py and main.py: in __main__, printing what they raise.
+// SystemExit is machine.reset() or a power cut: the bridge takes it from there.
+const runFile = (name) => `
 try:
-    exec(open("boot.py").read())
+    exec(open(${JSON.stringify(name)}).read())
+except SystemExit:
+    pass
 except Exception as e:
     import sys
     sys.print_exception(e)
 `;
+
+const POWERON_RESET = 1;
+const HARD_RESET = 2;
+const SOFT_RESET = 5;
 
 // Emscripten's own mounts; everything else is the pen's file system.
 const SYSTEM_DIRS = new Set(["/dev", "/proc"]);
 
 const output = [];
 let mp = null;
+let resetCause = POWERON_RESET;
+let buttonHeld = false; // the reset button, held through a "service" power-up
+let hardReset = false; // machine.reset() was called
 let raw = false; // the REPL is in raw mode
 let rawLineLen = 0; // bytes on the current raw line
 let held = []; // the start of a raw-paste request (Ctrl-E, 'A') not yet passed on
@@ -120,6 +224,16 @@ function snapshot(fs, dir = "/", files = []) {
   return files;
 }
 
+// What the interpreter calls in the bridge.
+const HOST = {
+  reset: () => {
+    hardReset = true;
+  },
+  reset_cause: () => resetCause,
+  button_held: () => buttonHeld,
+  idle: () => idle(),
+};
+
 async function boot(files) {
   const sink = (bytes) => {
     for (const c of bytes) output.push(c);
@@ -130,17 +244,23 @@ async function boot(files) {
     else mp.FS.writeFile(path, data);
   }
   mp.runPython(POSIX_ERRNO_PY);
+  mp.registerJsModule("_virtual_pen", HOST);
+  mp.runPython(MACHINE_PY);
+}
+
+function runIfPresent(name) {
+  if (mp.FS.analyzePath("/" + name).exists) mp.runPython(runFile(name));
 }
 
 // What a board does after Ctrl-D: reboot the interpreter, keep the files, run
-// boot.py and come back in the REPL mode it left. main.py is not run: the port
-// cannot interrupt a program that never returns.
+// boot.py, and main.py too from the friendly REPL (from the raw REPL, as
+// mpremote resets, a board runs no main.py), and come back in the REPL mode it left.
 async function softReset() {
   emit("MPY: soft reboot\r\n");
+  resetCause = SOFT_RESET;
   await boot(snapshot(mp.FS));
-  if (mp.FS.analyzePath("/boot.py").exists) {
-    mp.runPython(RUN_BOOT_PY);
-  }
+  runIfPresent("boot.py");
+  if (!raw) runIfPresent("main.py");
   const mark = output.length;
   mp.replInit(); // starts in the friendly REPL and prints its banner
   if (raw) {
@@ -149,6 +269,78 @@ async function softReset() {
     emit(RAW_BANNER + ">");
     rawLineLen = 0;
   }
+}
+
+// A power-up (or machine.reset()): a fresh interpreter on the files, boot.py,
+// main.py, then the friendly REPL. The reset button reads held until main.py ends.
+async function powerUp(cause, buttonDown) {
+  do {
+    hardReset = false;
+    raw = false;
+    rawLineLen = 0;
+    held = [];
+    paste = null;
+    resetCause = cause;
+    buttonHeld = buttonDown;
+    await boot(mp === null ? [] : snapshot(mp.FS));
+    runIfPresent("boot.py");
+    runIfPresent("main.py");
+    buttonHeld = false;
+    cause = HARD_RESET;
+  } while (hardReset); // main.py reset the pen
+  mp.replInit();
+}
+
+// machine.idle() on the virtual pen: waits about a millisecond, sends what the
+// pen printed, and reports 1 when the host sent Ctrl-C, 2 when the power is cut,
+// else 0. While Python runs the event loop is blocked, so the host's bytes and
+// the control lines are read here, directly (both descriptors are non-blocking);
+// bytes that are not Ctrl-C wait in the inbox for the REPL, as a board's UART
+// buffer keeps them.
+const IDLE_MS = 1;
+const IDLE_NONE = 0;
+const IDLE_CTRL_C = 1;
+const IDLE_POWER_CUT = 2;
+const sleeper = new Int32Array(new SharedArrayBuffer(4));
+
+function readNow(fd) {
+  const buf = Buffer.alloc(256);
+  try {
+    return buf.subarray(0, readSync(fd, buf, 0, buf.length, null));
+  } catch (e) {
+    if (e.code === "EAGAIN") return buf.subarray(0, 0);
+    throw e;
+  }
+}
+
+function idle() {
+  flush();
+  if (control !== null) controlData(readNow(control));
+  if (inbox.some((item) => typeof item === "string")) return IDLE_POWER_CUT;
+  if (takeQueuedCtrlC()) return IDLE_CTRL_C;
+  const bytes = readNow(0);
+  const at = bytes.indexOf(CTRL_C);
+  if (at >= 0) {
+    inbox.push(Buffer.concat([bytes.subarray(0, at), bytes.subarray(at + 1)]));
+    return IDLE_CTRL_C;
+  }
+  if (bytes.length) inbox.push(Buffer.from(bytes));
+  Atomics.wait(sleeper, 0, 0, IDLE_MS);
+  return IDLE_NONE;
+}
+
+// A Ctrl-C that reached the inbox before main.py started waiting interrupts it too.
+function takeQueuedCtrlC() {
+  for (let i = 0; i < inbox.length; i++) {
+    const item = inbox[i];
+    if (typeof item === "string") return false; // a power cycle comes first
+    const at = item.indexOf(CTRL_C);
+    if (at >= 0) {
+      inbox[i] = Buffer.concat([item.subarray(0, at), item.subarray(at + 1)]);
+      return true;
+    }
+  }
+  return false;
 }
 
 // Passes one byte to the port's REPL; true when the REPL asks for a soft reset.
@@ -215,6 +407,7 @@ function receive(c) {
   return exit;
 }
 
+// Bytes from the host (Buffers) and power cycles ("power", "service"), in order.
 const inbox = [];
 let pumping = false;
 
@@ -222,11 +415,17 @@ async function pump() {
   if (pumping) return;
   pumping = true;
   while (inbox.length) {
-    const chunk = inbox.shift();
-    for (const c of chunk) {
-      if (receive(c)) {
-        flush();
-        await softReset();
+    const item = inbox.shift();
+    if (typeof item === "string") {
+      flush();
+      await powerUp(POWERON_RESET, item === "service");
+    } else {
+      for (const c of item) {
+        if (receive(c)) {
+          flush();
+          if (hardReset) await powerUp(HARD_RESET, false);
+          else await softReset();
+        }
       }
     }
     flush();
@@ -234,13 +433,44 @@ async function pump() {
   pumping = false;
 }
 
-await boot([]);
-mp.replInit();
+// The control descriptor: "power" and "service" lines, each a power cycle.
+const control = controlFd();
+let controlPending = "";
+
+function controlFd() {
+  const at = process.argv.indexOf("--control");
+  return at < 0 ? null : Number(process.argv[at + 1]);
+}
+
+function controlData(chunk) {
+  controlPending += chunk.toString("latin1");
+  const lines = controlPending.split("\n");
+  controlPending = lines.pop();
+  for (const line of lines) {
+    const what = line.trim();
+    if (what === "power" || what === "service") {
+      inbox.push(what);
+    } else if (what) {
+      process.stderr.write(`virtual pen: unknown control "${what}" (power, service)\n`);
+    }
+  }
+}
+
+// Both are read as non-blocking sockets from here on, so that idle() can read them too.
+const stdin = process.stdin;
+if (control !== null) {
+  new Socket({ fd: control, readable: true, writable: false }).on("data", (chunk) => {
+    controlData(chunk);
+    pump();
+  });
+}
+await powerUp(POWERON_RESET, false);
 flush();
-process.stdin.on("data", (chunk) => {
+stdin.on("data", (chunk) => {
   inbox.push(chunk);
   pump();
 });
+pump(); // what arrived while the first power-up ran
 // The parent holds the other end of stdin: when it goes, so does the bridge.
-process.stdin.on("end", () => process.exit(0));
+stdin.on("end", () => process.exit(0));
 process.stdout.on("error", () => process.exit(0));

@@ -1,4 +1,86 @@
 """pytest set-up shared by every test directory."""
+import hashlib
+import json
+
+import pytest
 
 # MicroPython-only tests (heap locking, interpreter limits): run by tests/mpy/run.mjs.
 collect_ignore = ["mpy"]
+
+
+@pytest.fixture(scope="session")
+def intact_pen_files(tmp_path_factory):
+    """A directory holding what an intact deploy leaves on a pen: a file and the
+    manifest that lists it."""
+    root = tmp_path_factory.mktemp("pen_files")
+    main = b"from hal.boot import boot\n"
+    (root / "main.py").write_bytes(main)
+    manifest = {"files": {"main.py": hashlib.sha256(main).hexdigest()}}
+    (root / "cryopen_manifest.json").write_text(json.dumps(manifest))
+    return root
+
+
+@pytest.fixture(autouse=True)
+def _pen_file_system(intact_pen_files, monkeypatch):
+    """hal.boot checks the pen's files before it treats (hal/integrity.py). On the
+    host the pen's file system is that directory, never the host's root: a test
+    that boots a pen boots one whose firmware is intact unless it says otherwise."""
+    from hal import integrity
+
+    monkeypatch.setattr(integrity, "ROOT", str(intact_pen_files) + "/")
+
+
+@pytest.fixture(autouse=True)
+def _pen_flash(tmp_path, monkeypatch):
+    """A booted pen keeps its state and record under hal.boot.FLASH_ROOT: on the host,
+    a fresh directory per test, never the host's root."""
+    from hal import boot
+
+    monkeypatch.setattr(boot, "FLASH_ROOT", str(tmp_path) + "/")
+
+
+# docs/SAFETY.md names the tests that prove each mitigation. When a run collects all
+# of them (`make test` does), it fails unless every one of them passed.
+_OUTCOMES = {}
+
+
+def pytest_runtest_logreport(report):
+    name = report.nodeid.split("[", 1)[0]
+    if report.failed or (report.skipped and report.when == "setup"):
+        _OUTCOMES[name] = False
+    elif report.when == "call":
+        _OUTCOMES.setdefault(name, True)
+
+
+def pytest_sessionfinish(session, exitstatus):
+    from host_tools import safety_doc
+
+    with open(safety_doc.DOC) as f:
+        named = safety_doc.named_tests(f.read())
+    collected = {item.nodeid.split("[", 1)[0] for item in session.items}
+    if not set(named) <= collected:
+        return  # a partial run: the whole suite makes the check
+    not_passed = [t for t in named if not _OUTCOMES.get(t)]
+    reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+    if not_passed:
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+        if reporter:
+            reporter.write_line("docs/SAFETY.md names tests that did not pass: "
+                                + ", ".join(not_passed), red=True)
+    elif reporter:
+        reporter.write_line("docs/SAFETY.md: all %d named tests passed" % len(named))
+
+
+def pytest_terminal_summary(terminalreporter):
+    """Counts a test module wants seen in every run, not only under `pytest -s` (the
+    power-cut points tried, tests/host/test_power_cut.py): the lines it left in its
+    TERMINAL_SUMMARY list."""
+    import sys
+
+    for name in sorted(sys.modules):
+        lines = getattr(sys.modules[name], "TERMINAL_SUMMARY", None) if name.startswith(
+            "tests.") else None
+        if lines:
+            terminalreporter.write_sep("-", name)
+            for line in lines:
+                terminalreporter.write_line(line)

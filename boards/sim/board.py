@@ -1,6 +1,11 @@
-"""The simulated pen: the host default board. It has the reference pen's tip,
-valve and regulator, so the simulator exercises the same conversion and timing."""
+"""The simulated pen: the host default board. It has the reference pen's tips,
+valves and regulator, so the simulator exercises the same conversion and timing.
+
+Where the two reference boards differ, it takes the weaker: its backstop timer's
+callback is soft (as on the ESP32-S3), so a hang inside a C call or with
+interrupts masked is stopped only by the board's monostable and the watchdog."""
 from boards.reference_pen import *  # noqa: F401,F403
 
 NAME = "sim"
-HAS_MASTER_VALVE = False  # the common single-valve pen; see docs/DESIGN.md
+HAS_MASTER_VALVE = True  # two valves in series, as on both reference boards
+BACKSTOP_TIMER_HARD = False

@@ -1,6 +1,6 @@
 """Every fault closes the valve on the tick it is seen and latches until a reset."""
 from firmware import alarms, limits
-from tests.core.pen_rig import Rig, is_state, profile
+from tests.core.pen_rig import Rig, flows, is_state, profile
 
 
 def treating_rig(**changes):
@@ -151,7 +151,7 @@ def test_exception_in_a_tick_closes_latches_and_counts():
     raw = rig.raw()
     good = rig.pen.thermistor
     rig.pen.thermistor = Broken()
-    out = rig.tick(raw=raw)
+    out = rig.tick(raw=raw, raw2=rig.raw2())
     assert_closed_and_latched(out, alarms.F_EXCEPTION)
     assert out.healthy is False
     assert rig.pen.exceptions == 1
@@ -168,3 +168,87 @@ def test_worst_alarm_is_reported():
     assert alarms.name_of(rig.out.alarm) == "low_battery"
     out = rig.tick(raw=65535)
     assert alarms.name_of(out.alarm) == "thermistor_open"
+
+
+def test_sensors_that_disagree_latch_after_the_window():
+    rig = Rig(boot=False)
+    rig.offset2_cc = limits.DISAGREE_CC + 1  # sensor 2 reads warm from the first reading
+    for _ in range(limits.DISAGREE_MS // 10):  # the first tick counts no time
+        assert rig.tick().fault == 0
+    out = rig.tick()  # DISAGREE_MS after the first reading
+    assert out.fault == alarms.F_DISAGREE and is_state(out, "FAULT")
+    rig.tick()
+    assert not rig.pen.reset(rig.t)  # still apart: the reset is refused
+    rig.offset2_cc = 0
+    rig.tick()
+    assert rig.pen.reset(rig.t)  # agreeing again: it clears
+
+
+def test_sensors_within_the_bound_never_latch():
+    rig = Rig(boot=False)
+    rig.offset2_cc = limits.DISAGREE_CC - 5
+    rig.tick()
+    rig.press()
+    rig.run_ms(20000)
+    assert rig.out.fault == 0 and rig.pen.sup.applications == 1
+
+
+def test_the_colder_sensor_rules():
+    for warm_first in (True, False):
+        rig = treating_rig()
+        cold = rig.tip_cc - 300
+        raw1 = rig.pen.thermistor.raw_for(rig.tip_cc if warm_first else cold)
+        raw2 = rig.pen.thermistor2.raw_for(cold if warm_first else rig.tip_cc)
+        out = rig.tick(raw=raw1, raw2=raw2)
+        assert abs(out.temp_cc - cold) <= 2, warm_first  # table interpolation
+        assert out.temp_cc == min(out.temp1_cc, out.temp2_cc)
+
+
+def ended_rig(**stuck):
+    """An application run and released; the rig's valves stuck as told from then on."""
+    rig = treating_rig()
+    rig.release()
+    for name, value in stuck.items():
+        setattr(rig, name, value)
+    return rig
+
+
+def test_proving_passes_on_healthy_valves_and_holds_the_rest():
+    rig = ended_rig()
+    seen = []
+    for _ in range(limits.PROVE_AFTER_MS // 10 + 2 * limits.PROVE_STEP_MS // 10 + 10):
+        out = rig.tick()
+        assert not flows(out)  # never both at once
+        seen.append((out.valve, out.master))
+    assert seen.count((True, False)) * 10 == limits.PROVE_OPEN_MS  # the main valve alone
+    assert seen.count((False, True)) * 10 == limits.PROVE_OPEN_MS  # then the second alone
+    assert seen.index((True, False)) < seen.index((False, True))
+    assert seen.index((True, False)) * 10 >= limits.PROVE_AFTER_MS - 20
+    assert rig.out.fault == 0 and rig.pen.prove_step == 0
+
+
+def run_proving(rig):
+    for _ in range(limits.PROVE_AFTER_MS // 10 + 2 * limits.PROVE_STEP_MS // 10 + 10):
+        rig.tick()
+    return rig.out
+
+
+def test_proving_finds_a_second_valve_that_leaks():
+    out = run_proving(ended_rig(second_stuck=True))
+    assert_closed_and_latched(out, alarms.F_MASTER_LEAK)
+
+
+def test_proving_finds_a_main_valve_that_leaks():
+    out = run_proving(ended_rig(main_stuck=True))
+    assert_closed_and_latched(out, alarms.F_STILL_COOLING)
+
+
+def test_a_reset_fault_is_proved_again_before_the_next_application():
+    rig = treating_rig()
+    rig.tick(raw=65535)
+    rig.release()
+    rig.run_ms(500)
+    assert rig.pen.reset(rig.t)
+    rig.second_stuck = True
+    out = run_proving(rig)
+    assert_closed_and_latched(out, alarms.F_MASTER_LEAK)

@@ -5,14 +5,22 @@ from firmware.supervisor import Supervisor
 from tests.core.pen_rig import Rig, is_state, profile
 
 
+def both(sup, now_ms, dt_ms, raw, status, cc, hw_bits):
+    """Both tip sensors read the same: the single-sensor checks on their own."""
+    sup.sense(now_ms, dt_ms, raw, status, cc, raw, status, cc, hw_bits)
+
+
 def test_a_new_supervisor_starts_closed_empty_and_unfaulted():
     sup = Supervisor(profile(), 1000, False)
     assert sup.valve is False  # the valve is taken to be closed
     assert sup.fault == 0 and sup.inhibit == 0
-    assert sup.have_reading is False and sup.status == thermistor.OK and sup.cc == 0
-    assert sup.open_ms == 0 and sup.applications == 0 and sup.stuck_ms == 0
-    assert (sup.fresh_ms, sup.ok_ms, sup.rest_end_ms, sup.app_start_ms, sup.close_ms) == (1000,) * 5
-    assert sup.last_raw < 0  # no reading yet: the first one never counts as unchanged
+    assert sup.have_reading is False and sup.cc == 0 and sup.disagree_ms == 0
+    assert sup.open_ms == 0 and sup.applications == 0
+    assert (sup.rest_end_ms, sup.app_start_ms, sup.close_ms) == (1000,) * 3
+    for sensor in (sup.s1, sup.s2):
+        assert sensor.status == thermistor.OK and sensor.stuck_ms == 0
+        assert not sensor.have_reading and (sensor.fresh_ms, sensor.ok_ms) == (1000, 1000)
+        assert sensor.last_raw < 0  # no reading yet: the first one never counts as unchanged
     assert sup.may_start(1000) is False  # nothing starts before a good reading
 
 
@@ -35,19 +43,19 @@ def test_the_first_reading_is_never_judged_stuck_or_too_fast():
 def fresh(watchdog=True):
     """A supervisor with a good reading, and the watchdog fault already latched."""
     sup = Supervisor(profile(), 0, watchdog)
-    sup.sense(10, 10, 30000, thermistor.OK, 2000, 0)
+    both(sup, 10, 10, 30000, thermistor.OK, 2000, 0)
     return sup
 
 
 def test_a_new_fault_adds_to_the_latched_ones_never_replaces_them():
     cases = (
-        (lambda s: s.sense(20, 10, 65535, thermistor.OPEN, 0, 0), alarms.F_OPEN),
-        (lambda s: s.sense(20, 10, 0, thermistor.SHORT, 0, 0), alarms.F_SHORT),
-        (lambda s: s.sense(20, 10, 64300, thermistor.RANGE, 0, 0), alarms.F_RANGE),
-        (lambda s: s.sense(200, 10, -1, thermistor.OK, 0, 0), alarms.F_STALE),
-        (lambda s: s.sense(20, 10, 30001, thermistor.OK, -8000, 0), alarms.F_FLOOR),
-        (lambda s: s.sense(20, 10, 30001, thermistor.OK, 1000, 0), alarms.F_RATE),
-        (lambda s: s.sense(20, 10, 30001, thermistor.OK, 2000, alarms.F_ADC), alarms.F_ADC),
+        (lambda s: both(s, 20, 10, 65535, thermistor.OPEN, 0, 0), alarms.F_OPEN),
+        (lambda s: both(s, 20, 10, 0, thermistor.SHORT, 0, 0), alarms.F_SHORT),
+        (lambda s: both(s, 20, 10, 64300, thermistor.RANGE, 0, 0), alarms.F_RANGE),
+        (lambda s: both(s, 200, 10, -1, thermistor.OK, 0, 0), alarms.F_STALE),
+        (lambda s: both(s, 20, 10, 30001, thermistor.OK, -8000, 0), alarms.F_FLOOR),
+        (lambda s: both(s, 20, 10, 30001, thermistor.OK, 1000, 0), alarms.F_RATE),
+        (lambda s: both(s, 20, 10, 30001, thermistor.OK, 2000, alarms.F_ADC), alarms.F_ADC),
     )
     for inject, bit in cases:
         sup = fresh()
@@ -59,10 +67,10 @@ def test_a_new_fault_adds_to_the_latched_ones_never_replaces_them():
 def test_the_floor_itself_is_allowed_one_centi_degree_below_is_not():
     sup = fresh(watchdog=False)
     floor = sup.profile.floor_cc
-    sup.cc = floor + 50  # walk there at a plausible rate
-    sup.sense(20, 10, 30001, thermistor.OK, floor, 0)
+    sup.s1.cc = sup.s2.cc = floor + 50  # walk there at a plausible rate
+    both(sup, 20, 10, 30001, thermistor.OK, floor, 0)
     assert sup.fault == 0
-    sup.sense(30, 10, 30002, thermistor.OK, floor - 1, 0)
+    both(sup, 30, 10, 30002, thermistor.OK, floor - 1, 0)
     assert sup.fault == alarms.F_FLOOR
 
 
@@ -72,32 +80,32 @@ def held_open(sup, t0, ms, raw=30000, cc=2000):
     t = t0
     while t < t0 + ms:
         t += 10
-        sup.sense(t, 10, raw, thermistor.OK, cc, 0)
+        both(sup, t, 10, raw, thermistor.OK, cc, 0)
     return t
 
 
 def test_stuck_latches_at_exactly_two_seconds_of_open_valve():
     sup = fresh()
     t = held_open(sup, 10, limits.STUCK_MS - 10)
-    assert sup.stuck_ms == limits.STUCK_MS - 10
+    assert sup.s1.stuck_ms == limits.STUCK_MS - 10
     assert not sup.fault & alarms.F_STUCK
-    sup.sense(t + 10, 10, 30000, thermistor.OK, 2000, 0)
+    both(sup, t + 10, 10, 30000, thermistor.OK, 2000, 0)
     assert sup.fault & alarms.F_STUCK and sup.fault & alarms.F_WATCHDOG
 
 
 def test_a_changed_reading_restarts_the_stuck_count_from_zero():
     sup = fresh()
     t = held_open(sup, 10, 500)
-    assert sup.stuck_ms == 500
-    sup.sense(t + 10, 10, 30002, thermistor.OK, 2000, 0)
-    assert sup.stuck_ms == 0
+    assert sup.s1.stuck_ms == 500
+    both(sup, t + 10, 10, 30002, thermistor.OK, 2000, 0)
+    assert sup.s1.stuck_ms == 0
 
 
 def test_rate_limit_is_200_c_per_s_even_for_two_readings_in_one_ms():
     sup = fresh(watchdog=False)
-    sup.sense(10, 0, 30001, thermistor.OK, 2000 - 20, 0)  # 0.2 C within the same ms: allowed
+    both(sup, 10, 0, 30001, thermistor.OK, 2000 - 20, 0)  # 0.2 C within the same ms: allowed
     assert sup.fault == 0
-    sup.sense(10, 0, 30002, thermistor.OK, 2000 - 20 - 21, 0)  # 0.21 C: over 200 C/s
+    both(sup, 10, 0, 30002, thermistor.OK, 2000 - 20 - 21, 0)  # 0.21 C: over 200 C/s
     assert sup.fault == alarms.F_RATE
 
 
@@ -139,7 +147,7 @@ def test_leak_and_stuck_and_rate_add_to_the_latched_faults():
 def treating(prof=None, cc=2000, t=10):
     """A supervisor in an application that started at t, the valve open."""
     sup = Supervisor(prof or profile(), 0, False)
-    sup.sense(t, 10, 30000, thermistor.OK, cc, 0)
+    both(sup, t, 10, 30000, thermistor.OK, cc, 0)
     sup.start(t)
     sup.commanded(t, True)
     return sup
@@ -211,13 +219,13 @@ def test_an_unchanged_reading_blocks_the_reset_only_after_a_stuck_fault():
     sup = fresh(watchdog=False)
     held_open(sup, 10, 500)  # unchanged for 0.5 s: no fault yet
     sup.commanded(510, False)
-    sup.sense(520, 10, 30000, thermistor.OK, 2000, alarms.F_ADC)
-    assert sup.fault == alarms.F_ADC and sup.stuck_ms > 0
-    sup.sense(530, 10, 30000, thermistor.OK, 2000, 0)
+    both(sup, 520, 10, 30000, thermistor.OK, 2000, alarms.F_ADC)
+    assert sup.fault == alarms.F_ADC and sup.s1.stuck_ms > 0
+    both(sup, 530, 10, 30000, thermistor.OK, 2000, 0)
     assert sup.clear_faults(530)
 
 
 def test_the_first_good_reading_after_a_long_gap_is_no_rate_fault():
     sup = fresh(watchdog=False)
-    sup.sense(70000, 10, 30001, thermistor.OK, -4000, 0)  # 60 C colder, 70 s later
+    both(sup, 70000, 10, 30001, thermistor.OK, -4000, 0)  # 60 C colder, 70 s later
     assert sup.fault == 0

@@ -26,3 +26,13 @@ def first_fault(summary, name):
     times = [f["t_s"] for f in summary["faults"] if f["name"] == name]
     assert times, "fault %s never latched: %s" % (name, summary["faults"])
     return times[0]
+
+
+def gas(row):
+    """Both valves physically open: gas reaches the tip."""
+    return row["valve_open"] == "1" and row["master_open"] == "1"
+
+
+def commanded(row):
+    """Both valves commanded open (one alone is a proving step)."""
+    return row["valve_cmd"] == "1" and row["master_cmd"] == "1"

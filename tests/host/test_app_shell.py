@@ -1,6 +1,6 @@
 """The shell around the pen (firmware/app.py) with the HAL fake."""
 from boards.sim import board
-from firmware import alarms, pen as pen_mod, profiles, thermistor
+from firmware import alarms, pen as pen_mod, profiles
 from firmware.app import App
 from hal.fake import FakeHal
 
@@ -20,8 +20,7 @@ class Broken:
 
 
 def rig():
-    therm = thermistor.from_board(board)
-    hal = FakeHal(therm, Tip())
+    hal = FakeHal(board, Tip())
     hal.start_watchdog(board.WDT_MS)
     return hal, App(hal, pen_mod.build(board, profiles.builtin("moderate")))
 
@@ -67,3 +66,29 @@ def test_a_hal_that_raises_closes_the_valves_once_per_tick_even_with_no_clock(mo
     out = app.step()
     assert not hal.valve_open and not out.valve and out.fault & alarms.F_EXCEPTION
     assert app.pen.exceptions == 1
+
+
+def test_flash_writes_happen_only_with_both_valves_closed(mocker):
+    from host_tools import scenario, simulator
+
+    doc = {"name": "writes", "profile": "aftercare", "duration_s": 40, "events": [
+        {"t": 1.0, "trigger": True}, {"t": 4.0, "trigger": False},
+        {"t": 10.0, "trigger": True}, {"t": 13.0, "fault": "thermistor_open"},
+        {"t": 14.0, "clear": "thermistor_open"}, {"t": 15.0, "trigger": False},
+        {"t": 16.0, "reset": True}, {"t": 25.0, "trigger": True}, {"t": 30.0, "trigger": False}]}
+    sim = simulator.Simulation(scenario.from_dict(doc))
+    seen = []
+
+    def spy(real):
+        def write(payload):
+            hal = sim.hal
+            seen.append((hal.valve_cmd, hal.master_cmd, hal.gas_flows))
+            return real(payload)
+        return write
+
+    mocker.patch.object(sim.storage, "save_state", side_effect=spy(sim.storage.save_state))
+    mocker.patch.object(sim.storage, "append", side_effect=spy(sim.storage.append))
+    summary = sim.run().summary
+    assert len(summary["applications"]) == 3
+    assert len(seen) >= 10  # boot, each application's end and arming, the fault
+    assert not any(any(s) for s in seen)

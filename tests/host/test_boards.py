@@ -16,8 +16,15 @@ DEVICE_BOARDS = {"rp2040_pico": pico, "esp32s3_devkit": esp32s3}
 # are the reference boards' (see boards/sim/board.py).
 SHARED_WITH_SIM = ("ADC_BITS", "DIVIDER_OHM", "THERMISTOR_POINTS", "VALVE_MIN_ON_MS",
                    "VALVE_MIN_OFF_MS", "BATTERY_LOW_MV", "REG_KP", "REG_KI", "REG_FF")
-PINS = ("VALVE_PIN", "MASTER_VALVE_PIN", "THERMISTOR_PIN", "BATTERY_PIN", "TRIGGER_PIN",
-        "RESET_PIN", "BUZZER_PIN", "LED_PIN")
+PINS = ("VALVE_PIN", "MASTER_VALVE_PIN", "KEEPALIVE_PIN", "ENABLE_SENSE_PIN", "THERMISTOR_PIN",
+        "THERMISTOR2_PIN", "ADC_REF_PIN", "BATTERY_PIN", "TRIGGER_PIN", "RESET_PIN", "BUZZER_PIN",
+        "LED_PIN")
+ANALOG = ("THERMISTOR_PIN", "THERMISTOR2_PIN", "ADC_REF_PIN", "BATTERY_PIN")
+# What each port's chip offers (docs/PORTS.md): rp2 ADC0..3 on GP26..29 (GP29 is the
+# Pico's VSYS/3); the ESP32-S3's ADC1 on GPIO1..10 (ADC2 is shared with the radio),
+# less its strapping pins, and GPIO19/20 are its USB.
+ADC_PINS = {"rp2": {26, 27, 28, 29}, "esp32": set(range(1, 11)) - {3}}
+AVOID = {"rp2": {23, 24, 29}, "esp32": {0, 3, 19, 20, 45, 46} | set(range(22, 38))}
 
 
 def constants(module):
@@ -32,7 +39,7 @@ def test_device_board_has_the_sim_constants_and_the_pin_map(name):
     assert {k: getattr(board, k) for k in SHARED_WITH_SIM} == {k: getattr(sim, k) for k in SHARED_WITH_SIM}
     pins = [getattr(board, k) for k in PINS if getattr(board, k) is not None]
     assert len(pins) == len(set(pins))  # no pin does two jobs
-    assert board.HAS_MASTER_VALVE is (board.MASTER_VALVE_PIN is not None)
+    assert board.HAS_MASTER_VALVE is True and board.MASTER_VALVE_PIN is not None  # two valves
     assert limits.WDT_MIN_MS <= board.WDT_MS <= limits.WDT_MAX_MS
     assert board.PORT in stub_requirements()
     assert board.ADC_SAMPLES >= 1 and board.BATTERY_DIVIDER >= 1
@@ -54,7 +61,7 @@ def test_device_files_of_a_real_board(name):
     dests = [d for _, d in files]
     firmware = sorted("firmware/" + p.name for p in (ROOT / "firmware").glob("*.py"))
     assert dests == firmware + ["hal/__init__.py", "hal/machine_hal.py", "hal/boot.py",
-                                "boards/__init__.py", "boards/reference_pen.py",
+                                "hal/integrity.py", "hal/storage.py", "boards/__init__.py", "boards/reference_pen.py",
                                 "boards/%s/__init__.py" % name, "boards/%s/board.py" % name,
                                 "boot.py", "main.py"]
     for run_by_name in ("boot.py", "main.py"):
@@ -65,7 +72,9 @@ def test_device_files_of_a_real_board(name):
 def test_device_files_of_the_virtual_pen():
     dests = [d for _, d in device_files("sim")]
     assert "hal/fake.py" in dests and "boards/sim/board.py" in dests
-    assert not {"hal/machine_hal.py", "hal/boot.py", "hal/plant.py", "main.py"} & set(dests)
+    assert not {"hal/machine_hal.py", "hal/plant.py"} & set(dests)
+    assert dict((d, s) for s, d in device_files("sim"))["main.py"] == str(ROOT / "boards" / "sim"
+                                                                          / "main.py")
 
 
 def test_unknown_board_is_refused_with_the_known_ones():
@@ -113,3 +122,58 @@ def test_manifest_freezes_exactly_the_device_files_at_opt_3(name):
     assert included == ["$(PORT_DIR)/boards/manifest.py"]  # the port's own modules stay
     assert set(files) == {d for _, d in device_files(name)}
     assert set(files.values()) == {3}
+
+
+@pytest.mark.parametrize("name", DEVICE_BOARDS)
+def test_pins_fit_the_port(name):
+    board = DEVICE_BOARDS[name]
+    for k in ANALOG:
+        pin = getattr(board, k)
+        if pin is not None:
+            assert pin in ADC_PINS[board.PORT], k
+    digital = [getattr(board, k) for k in PINS if k not in ANALOG]
+    assert not set(digital) & AVOID[board.PORT] - {board.LED_PIN}
+    assert board.THERMISTOR_PIN != board.THERMISTOR2_PIN  # each sensor on its own channel
+
+
+def test_the_pin_collision_check_catches_a_shared_pin():
+    board = types.SimpleNamespace(**{k: getattr(pico, k) for k in PINS})
+    board.KEEPALIVE_PIN = board.MASTER_VALVE_PIN
+    pins = [getattr(board, k) for k in PINS if getattr(board, k) is not None]
+    assert len(pins) != len(set(pins))
+
+
+@pytest.mark.parametrize("name", DEVICE_BOARDS)
+def test_port_constants_of_the_single_fault_design(name):
+    board = DEVICE_BOARDS[name]
+    assert board.MICROPYTHON_MIN == (1, 29, 0)
+    assert board.BACKSTOP_TIMER_HARD is {"rp2": True, "esp32": False}[board.PORT]
+    assert (board.ADC_REF_PIN is None) is (not board.ADC_READS_UV)  # a ratio needs its reference
+    assert sim.HAS_MASTER_VALVE is True
+    # The monostable: a healthy loop re-triggers it every two ticks; its bound is the gas's.
+    assert 2 * limits.TICK_MS < board.ENABLE_HOLD_MIN_MS <= board.ENABLE_HOLD_MS
+    assert board.ENABLE_HOLD_MS * limits.MAX_COOL_CC_PER_S // 1000 == 160  # 1.6 C of extra cooling
+    assert board.DIVIDER2_OHM != board.DIVIDER_OHM
+    if board.PORT == "rp2":  # the watchdog block's registers (RP2040 datasheet, pico-sdk)
+        assert (board.WDT_REASON_ADDR, board.WDT_SCRATCH4_ADDR) == (0x40058000 + 0x08,
+                                                                  0x40058000 + 0x0C + 4 * 4)
+        assert board.WDT_ENABLE_MAGIC == 0x6AB73121 and board.WDT_REASON_TIMER == 1
+    else:
+        assert board.WDT_REASON_ADDR is board.WDT_SCRATCH4_ADDR is board.WDT_ENABLE_MAGIC is None
+
+
+def e11_temperatures(second):
+    """The temperatures at which a sensor reads the RP2040-E11 codes (12-bit)."""
+    from firmware import thermistor
+
+    therm = thermistor.from_board(pico, second)
+    return [therm.celsius_at(code << 4 | code >> 8) for code in (512, 1536, 2560, 3584)]
+
+
+def test_the_two_sensors_meet_the_rp2040_e11_codes_at_other_temperatures():
+    first, second = e11_temperatures(False), e11_temperatures(True)
+    assert all(abs(a - b) > 2.5 for a in first for b in second)
+    # docs/PORTS.md quotes them to 0.1 C.
+    doc = (ROOT / "docs" / "PORTS.md").read_text()
+    for t in first + second:
+        assert "%.1f C" % t in doc, t

@@ -44,9 +44,11 @@ def test_subset_refuses_what_micropython_lacks(tmp_path):
 
 def test_board_booleans_steer_the_type_check():
     assert check.board_flags("rp2040_pico") == (
-        "rp2", ["--always-false", "ADC_READS_UV", "--always-false", "HAS_MASTER_VALVE"])
+        "rp2", ["--always-false", "ADC_READS_UV", "--always-true", "BACKSTOP_TIMER_HARD",
+                "--always-true", "HAS_MASTER_VALVE"])
     assert check.board_flags("esp32s3_devkit") == (
-        "esp32", ["--always-true", "ADC_READS_UV", "--always-true", "HAS_MASTER_VALVE"])
+        "esp32", ["--always-true", "ADC_READS_UV", "--always-false", "BACKSTOP_TIMER_HARD",
+                  "--always-true", "HAS_MASTER_VALVE"])
 
 
 def test_type_check_catches_a_wrong_machine_call(tmp_path):

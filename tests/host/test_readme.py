@@ -17,7 +17,7 @@ def section(title):
 def test_trace_column_table_is_the_trace():
     documented = []
     for cell in re.findall(r"^\| (`[^|]+`) \|", section("`--trace FILE.csv`"), re.M):
-        documented += re.findall(r"`([a-z_]+)`", cell)
+        documented += re.findall(r"`([a-z0-9_]+)`", cell)
     assert documented == list(simulator.TRACE_COLUMNS)
 
 
@@ -31,4 +31,5 @@ def test_the_scenario_example_is_a_valid_scenario():
     example = re.search(r"```json\n(.*?)```", section("### Scenario files"), re.S).group(1)
     sc = scenario.from_dict(json.loads(example))
     assert [e.action for e in sc.events] == ["trigger", "fault", "clear", "trigger", "reset",
-                                             "contact", "tilted", "fault"]
+                                             "contact", "tilted", "fault", "fault"]
+    assert (sc.events[-2].where, sc.events[-1].sensor, sc.events[-1].offset_c) == ("c", 2, -10)

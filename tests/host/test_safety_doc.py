@@ -27,6 +27,19 @@ def test_every_named_test_exists():
     assert missing == []
 
 
+def test_every_fmea_row_is_complete_and_names_a_test_that_exists():
+    rows = safety_doc.fmea_rows(TEXT)
+    components = {r[0] for r in rows}
+    for part in ("main valve", "second valve", "tip sensor (either)", "ADC", "ADC reference",
+                 "MCU loop", "backstop timer", "board monostable", "watchdog", "power",
+                 "battery", "trigger", "reset button", "buzzer"):
+        assert part in components, part
+    for row in rows:
+        assert len(row) == 7 and all(row), row
+        tests = safety_doc.named_tests(row[6])
+        assert tests and all(safety_doc.test_exists(t) for t in tests), row
+
+
 def test_the_check_catches_a_misnamed_test():
     assert not safety_doc.test_exists("tests/core/test_pen_faults.py::test_no_such_thing")
 

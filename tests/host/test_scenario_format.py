@@ -41,6 +41,22 @@ BAD = [
                       "contact_s": 60, "rest_s": 5, "session_s": 120, "cycles": 2,
                       "cool_window_s": 1.5, "cool_drop_c": 5}), "contact_s = 60 is above 45"),
     (changed(plant={"tip_mass_kg": 1}), "tip_mass_kg"),
+    (changed(events=[{"t": 1.0, "fault": "loop_hang", "for_s": 1, "where": "kernel"}]),
+     "where = 'kernel' is not one of python, c, irq_off"),
+    (changed(events=[{"t": 1.0, "trigger": True, "where": "c"}]), "where goes only with"),
+    (changed(events=[{"t": 1.0, "fault": "thermistor_open", "sensor": 3}]), "sensor = 3 is not 1 or 2"),
+    (changed(events=[{"t": 1.0, "fault": "adc_error", "sensor": 1}]), "sensor goes only with"),
+    (changed(events=[{"t": 1.0, "fault": "thermistor_drift"}]), "thermistor_drift needs offset_c"),
+    (changed(events=[{"t": 1.0, "fault": "thermistor_drift", "offset_c": "hot"}]),
+     "offset_c must be"),
+    (changed(events=[{"t": 1.0, "fault": "thermistor_drift", "offset_c": 500}]),
+     "offset_c = 500 is outside"),
+    ('{"name": "n", "profile": "moderate", "duration_s": 5, "events": '
+     '[{"t": 1, "fault": "thermistor_drift", "offset_c": NaN}]}', "offset_c = nan is outside"),
+    ('{"name": "n", "profile": "moderate", "duration_s": 5, "events": '
+     '[{"t": 1, "fault": "loop_hang", "for_s": NaN}]}', "for_s = nan is outside"),
+    (changed(events=[{"t": 1.0, "fault": "thermistor_open", "offset_c": 1}]),
+     "offset_c goes only with"),
     ("{not json", "not valid JSON"),
 ]
 

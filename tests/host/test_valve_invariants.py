@@ -16,6 +16,7 @@ from firmware.regulator import Regulator
 
 EXAMPLES = int(os.environ.get("CRYOPEN_EXAMPLES", "10000"))
 THERM = thermistor.from_board(board)
+THERM2 = thermistor.from_board(board, True)
 
 _profile = st.builds(
     lambda contact, hold_frac, rest, session_x, cycles, target, gap: profiles.load({
@@ -69,14 +70,21 @@ class Reference:
         self.open_in_session = 0
         self.prev_trigger = False
         self.prev_valve = False
+        self.prev_state = states.BOOT
+        self.pressed_entering_idle = False
+        self.alone_since = None  # when one valve alone opened (a proving step) ...
+        self.alone_main = False  # ... and whether that valve is the main one
 
     def check(self, out, trigger, dt, input_fault):
         p = self.prof
-        if self.prev_valve:
+        if self.prev_valve:  # the gas path was open for the last interval
             self.open_in_session += dt
+        rising = trigger and not self.prev_trigger
         if out.state == states.TREATING and self.app_start is None:
-            # opens only on a fresh press: an application starts on a rising edge
-            assert trigger and not self.prev_trigger
+            # opens only on a fresh press: an application starts on a rising edge, or
+            # one tick after it when that edge came as the pen became IDLE (it stores
+            # its state ahead of the application first)
+            assert rising or (trigger and self.pressed_entering_idle)
             if self.last_end is not None:  # the rest after the last application has run
                 assert (self.t - self.last_end) % TICKS_PERIOD >= p.rest_ms
             self.app_start = self.t
@@ -84,7 +92,19 @@ class Reference:
             if self.app_start is not None:
                 self.last_end = self.t
             self.app_start = None
-        if out.valve:
+        gas = out.valve and out.master
+        if out.valve != out.master and out.state != states.TREATING:
+            # One valve alone outside an application: a proving step, short and healthy.
+            assert out.state in (states.LOCKOUT, states.DONE) and out.fault == 0
+            if self.alone_since is None or self.alone_main != out.valve:
+                self.alone_since = self.t
+                self.alone_main = out.valve
+            assert (self.t - self.alone_since) % TICKS_PERIOD < limits.PROVE_OPEN_MS
+            if out.valve:
+                assert out.backstop_ms <= limits.PROVE_OPEN_MS + limits.BACKSTOP_MARGIN_MS
+        else:
+            self.alone_since = None
+        if gas:
             assert out.state == states.TREATING  # never open in FAULT, LOCKOUT, DONE, IDLE, BOOT
             assert out.fault == 0  # closed on the tick of any fault
             assert not input_fault  # a faulty input closes on this very tick
@@ -93,8 +113,11 @@ class Reference:
             assert out.backstop_ms <= p.contact_ms + limits.BACKSTOP_MARGIN_MS
         if out.state == states.FAULT:
             assert not out.valve and not out.master
+        self.pressed_entering_idle = (rising and out.state == states.IDLE
+                                      and self.prev_state != states.IDLE)
+        self.prev_state = out.state
         self.prev_trigger = trigger
-        self.prev_valve = out.valve
+        self.prev_valve = gas
 
 
 def _reading(s, cc, valve):
@@ -129,7 +152,7 @@ def test_valve_invariants_hold_on_every_tick(prof, codes, rate, start, watchdog)
     note(repr(steps))
     reg = Regulator(board.REG_KP, board.REG_KI, board.REG_FF, board.VALVE_MIN_ON_MS,
                     board.VALVE_MIN_OFF_MS)
-    pen = pen_mod.Pen(prof, THERM, reg, start, watchdog)
+    pen = pen_mod.Pen(prof, THERM, THERM2, reg, start, watchdog)
     ref = Reference(prof, start, watchdog)
     cc = 2500
     trigger = False
@@ -140,5 +163,5 @@ def test_valve_invariants_hold_on_every_tick(prof, codes, rate, start, watchdog)
         if s.reset and pen.reset(ref.t) and was_done:
             ref.open_in_session = 0  # a reset in DONE starts a new session
         raw, cc, input_fault = _reading(s, cc, ref.prev_valve)
-        out = pen.tick(ref.t, raw, trigger, s.hw)
+        out = pen.tick(ref.t, raw, THERM2.raw_for(cc), trigger, s.hw)  # faults hit sensor 1
         ref.check(out, trigger, s.dt, input_fault or bool(s.hw & alarms.LATCHING_BITS))

@@ -1,11 +1,14 @@
 """End to end on the virtual pen: `cryopen deploy` with the real mpremote, the
-deployed firmware run by MicroPython 1.29, a corrupted file caught by the hash
-read-back, and no bridge process left behind.
+deployed firmware run by MicroPython 1.29, the boot gate after a hard reset
+(service mode, the integrity check and its alarm), deploy refused outside
+service mode, a corrupted file caught at boot and by the hash read-back, a
+deploy killed halfway, and no bridge process left behind.
 
-The tests share one virtual pen and run in file order: the corruption test
-puts the byte back, and the last test stops the pen."""
+The tests share one virtual pen and run in file order: the corruption tests put
+the byte back, and the last tests stop the pen."""
 import json
 import os
+import re
 import select
 import signal
 import subprocess
@@ -14,7 +17,10 @@ import time
 from pathlib import Path
 
 import pytest
+from mpremote.transport import TransportError
+from mpremote.transport_serial import SerialTransport
 
+from hal.integrity import ALARM_HZ, ALARM_OFF_MS, ALARM_ON_MS
 from host_tools.virtual_pen import die_with_parent
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -40,13 +46,13 @@ class Plant:
         pass
 
 plant = Plant()
-hal = FakeHal(thermistor.from_board(board), plant)
+hal = FakeHal(board, plant)
 shell = app.App(hal, pen.build(board, profiles.builtin('moderate')))
 log = []
 last = None
 for tick in range(1300):
     hal.pressed = tick >= 10  # released first: the pen arms on a released trigger
-    plant.tip_c += -0.8 if hal.valve_open else (25 - plant.tip_c) * 0.002
+    plant.tip_c += -0.8 if hal.gas_flows else (25 - plant.tip_c) * 0.002
     hal.advance(10)
     out = shell.step()
     now = (states.STATE_NAMES[out.state], hal.valve_open, states.END_NAMES[out.end_reason])
@@ -88,8 +94,9 @@ def _wait_gone(pids, timeout_s=5):
 
 def _start_pen():
     """The virtual pen as `cryopen virtual-pen`, in its own process group, and its port."""
-    proc = subprocess.Popen(CRYOPEN + ["virtual-pen"], cwd=ROOT, stdout=subprocess.PIPE,
-                            text=True, start_new_session=True, preexec_fn=die_with_parent)
+    proc = subprocess.Popen(CRYOPEN + ["virtual-pen"], cwd=ROOT, stdin=subprocess.PIPE,
+                            stdout=subprocess.PIPE, text=True, start_new_session=True,
+                            preexec_fn=die_with_parent)
     ready, _, _ = select.select([proc.stdout], [], [], START_TIMEOUT_S)
     port = proc.stdout.readline().strip() if ready else ""
     if not port.startswith("/dev/"):
@@ -116,12 +123,74 @@ def _mpremote(port, code):
                           capture_output=True, text=True, timeout=RUN_TIMEOUT_S)
 
 
+class Console:
+    """The pen's serial line as a terminal holds it open (mpremote's transport):
+    what the pen prints at boot, and the REPL without a soft reset."""
+
+    def __init__(self, port, timeout_s=5):
+        deadline = time.monotonic() + timeout_s
+        while True:  # a killed client may still hold the port for a moment
+            try:
+                self.serial = SerialTransport(port, baudrate=115200)
+                return
+            except TransportError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.05)
+
+    def read_until(self, text, timeout_s=RUN_TIMEOUT_S):
+        data = self.serial.read_until(1, text.encode(), timeout=timeout_s,
+                                      timeout_overall=timeout_s)
+        assert data.endswith(text.encode()), data
+        return data.decode("utf-8", "replace")
+
+    def run(self, code):
+        """Interrupts what the pen runs (Ctrl-C) and runs code in its raw REPL."""
+        self.serial.enter_raw_repl(soft_reset=False)
+        out = self.serial.exec(code).decode()
+        self.serial.exit_raw_repl()
+        return out
+
+    def hard_reset(self):
+        """machine.reset(), as `mpremote reset` sends it."""
+        self.serial.enter_raw_repl(soft_reset=False)
+        self.serial.exec_raw_no_follow("import machine; machine.reset()")
+        self.serial.in_raw_repl = False
+
+    def close(self):
+        self.serial.close()
+
+
 class Pen:
     def __init__(self, proc, port):
         self.proc = proc
         self.port = port
         self.bridges = _children(proc.pid)
         self.deploy = _cryopen("deploy", "--port", port, "--board", "sim")
+
+    def console(self):
+        return Console(self.port)
+
+    def power_cycle(self, console, service=False):
+        """Power off and on (with the reset button held if service); waits for the gate."""
+        self.proc.stdin.write("service\n" if service else "power\n")
+        self.proc.stdin.flush()
+        if service:
+            console.read_until("cryopen: service mode, valves closed")
+
+
+FLIP = ("f = open('/firmware/regulator.mpy', 'r+b')\n"
+        "f.seek(40)\n"
+        "b = f.read(1)[0]\n"
+        "f.seek(40)\n"
+        "f.write(bytes([b ^ 0xFF]))\n"
+        "f.close()\n")
+
+
+def alarm_pulses(console):
+    """(start ms, length ms, Hz) of each buzzer pulse the pen sounded so far."""
+    tones = json.loads(console.run("import json, machine\nprint(json.dumps(machine.tones))"))
+    return [(t, t_next - t, hz) for (t, hz), (t_next, _) in zip(tones, tones[1:]) if hz]
 
 
 @pytest.fixture(scope="module")
@@ -139,7 +208,8 @@ def test_deploy_copies_every_file_and_the_hashes_match(pen):
     assert "/firmware/pen.mpy" in out and "/hal/fake.mpy" in out and "/boards/sim/board.mpy" in out
     assert "/firmware/pen.py" not in out  # compiled: no module goes over as source
     assert "verified: " in out and "files match by SHA-256" in out
-    assert "pen soft-reset" in out
+    assert "first install" in out  # the pen started empty
+    assert "pen reset" in out
 
 
 def test_deployed_firmware_imports_from_mpy(pen):
@@ -166,22 +236,100 @@ def test_a_freeze_runs_on_the_pen_and_closes_at_the_hold_end(pen):
     assert tick - treating[0][0] > HOLD_TICKS  # cooling down plus the whole hold
 
 
+def test_after_the_deploy_the_pen_boots_through_its_integrity_check(pen):
+    console = pen.console()
+    try:
+        console.hard_reset()
+        console.read_until("cryopen: integrity check passed; the virtual pen is ready")
+        assert console.run("import hal.boot\nprint(hal.boot.MODE)").strip() == "run"
+    finally:
+        console.close()
+
+
+def test_deploy_is_refused_outside_service_mode(pen):
+    for extra in ([], ["--verify"]):
+        done = _cryopen("deploy", "--port", pen.port, "--board", "sim", *extra)
+        assert done.returncode == 2, done.stdout + done.stderr
+        assert done.stderr.startswith("deploy: the pen is not in service mode: it is running "
+                                      "its loop."), done.stderr
+        assert "Traceback" not in done.stderr and "deploying" not in done.stdout
+
+
+def test_one_flipped_byte_is_caught_at_boot(pen):
+    assert _mpremote(pen.port, FLIP).returncode == 0
+    console = pen.console()
+    try:
+        console.hard_reset()
+        console.read_until("cryopen: integrity: firmware/regulator.mpy differs from the "
+                           "manifest; valves closed; hold reset at power-up for service mode")
+        # The alarm sounds; a power cycle with the reset button held cuts it: service mode.
+        pen.power_cycle(console, service=True)
+        console.run(FLIP)  # flipped twice: the original again (no soft reset: still in service)
+        assert console.run("import hal.boot\nprint(hal.boot.MODE)").strip() == "service"
+    finally:
+        console.close()
+
+
 def test_verify_fails_and_names_a_corrupted_file(pen):
-    flip = ("f = open('/firmware/regulator.mpy', 'r+b')\n"
-            "f.seek(40)\n"
-            "b = f.read(1)[0]\n"
-            "f.seek(40)\n"
-            "f.write(bytes([b ^ 0xFF]))\n"
-            "f.close()\n")
-    assert _mpremote(pen.port, flip).returncode == 0
+    console = pen.console()
+    try:
+        pen.power_cycle(console, service=True)
+        console.run(FLIP)  # no soft reset: that would end service mode
+    finally:
+        console.close()
     try:
         done = _cryopen("deploy", "--verify", "--port", pen.port, "--board", "sim")
     finally:
-        assert _mpremote(pen.port, flip).returncode == 0  # flipped twice: the original again
+        assert _mpremote(pen.port, FLIP).returncode == 0  # flipped twice: the original again
     assert done.returncode == 1
     assert "MISMATCH firmware/regulator.mpy" in done.stderr
     assert "boards/__init__.mpy" not in done.stderr  # an untouched file passes
     assert "verified" not in done.stdout
+
+
+def test_a_deploy_killed_halfway_leaves_a_pen_that_refuses_to_treat(pen):
+    console = pen.console()  # a port holds one client at a time: closed while deploy runs
+    try:
+        pen.power_cycle(console, service=True)
+    finally:
+        console.close()
+    deploy = subprocess.Popen(CRYOPEN + ["deploy", "--port", pen.port, "--board", "sim"],
+                              cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                              text=True, start_new_session=True)
+    copied, said = [], []
+    deadline = time.monotonic() + RUN_TIMEOUT_S
+    while len(copied) < 8 and time.monotonic() < deadline:
+        line = deploy.stdout.readline()
+        if not line:
+            break
+        said.append(line)
+        copied += re.findall(r"^\[(\d+)/(\d+)\]", line)
+    os.killpg(deploy.pid, signal.SIGKILL)  # the deploy and its mpremote, mid-copy
+    said.append(deploy.stdout.read())
+    deploy.wait()
+    assert len(copied) == 8, "".join(said)
+    assert int(copied[-1][1]) > 8  # files were still to come
+    console = pen.console()
+    try:
+        pen.power_cycle(console)
+        console.read_until("cryopen: integrity: a deploy did not finish (/cryopen_deploying is "
+                           "present); valves closed; hold reset at power-up for service mode")
+        time.sleep(3 * (ALARM_ON_MS + ALARM_OFF_MS) / 1000)  # a few pulses of the burst
+        pulses = alarm_pulses(console)  # Ctrl-C ends the alarm: the REPL is free
+        assert len(pulses) >= 3 and {hz for _, _, hz in pulses} == {ALARM_HZ}
+        assert all(75 <= length <= 200 for _, length, _ in pulses[:-1]), pulses  # IEC 60601-1-8
+        assert console.run("import hal.boot\nprint(hal.boot.MODE)").strip() == "refused"
+        pen.power_cycle(console, service=True)  # and the pen takes a deploy again
+    finally:
+        console.close()
+    done = _cryopen("deploy", "--port", pen.port, "--board", "sim")
+    assert done.returncode == 0, done.stdout + done.stderr
+    console = pen.console()
+    try:
+        console.hard_reset()
+        console.read_until("cryopen: integrity check passed; the virtual pen is ready")
+    finally:
+        console.close()
 
 
 def test_stopping_the_pen_ends_every_bridge_process(pen):

@@ -49,7 +49,9 @@ function sources() {
     ...pyFiles("boards", true),
     "tests/__init__.py",
     "tests/host/__init__.py",
-    "tests/host/machine_fake.py", // the `machine` stand-in for hal/machine_hal.py
+    "tests/host/machine_fake.py", // the `machine` stand-ins for hal/machine_hal.py: the shared base
+    "tests/host/machine_rp2.py", // and one per port
+    "tests/host/machine_esp32.py",
     ...pyFiles("tests/core", false),
     ...pyFiles("tests/mpy", false),
   ];

@@ -21,7 +21,8 @@ WARM_CC = 10  # per tick while it is closed
 SKIN_CC = 2000
 NEAR_WRAP_MS = TICKS_PERIOD - 3000  # the runs cross the tick counter's wrap
 
-_RAWS = []  # the reading at each bench temperature, computed once
+_RAWS = []  # each sensor's reading at each bench temperature, computed once
+_RAWS2 = []
 
 
 class Bench:
@@ -32,21 +33,25 @@ class Bench:
     def __init__(self):
         self.pen = pen_mod.build(board, profiles.builtin("moderate"), NEAR_WRAP_MS)
         if not _RAWS:
-            th = self.pen.thermistor
-            _RAWS.extend(th.raw_for(cc) for cc in range(LO_CC, HI_CC + 1, STEP_CC))
+            for th, raws in ((self.pen.thermistor, _RAWS), (self.pen.thermistor2, _RAWS2)):
+                raws.extend(th.raw_for(cc) for cc in range(LO_CC, HI_CC + 1, STEP_CC))
         self.raws = _RAWS
+        self.raws2 = _RAWS2
         self.t = NEAR_WRAP_MS
         self.tip_cc = SKIN_CC
         self.trigger = False
         self.out = self.run(1)
 
     def run(self, ticks):
-        pen, raws, trigger = self.pen, self.raws, self.trigger
+        # At most three names per line: the compiler builds no tuple for those.
+        pen, raws, raws2 = self.pen, self.raws, self.raws2
+        trigger = self.trigger
         t, tip = self.t, self.tip_cc
         n = 0
         while n < ticks:
-            out = pen.tick(t, raws[(tip - LO_CC) // STEP_CC], trigger, 0)
-            if out.valve:
+            i = (tip - LO_CC) // STEP_CC
+            out = pen.tick(t, raws[i], raws2[i], trigger, 0)
+            if out.valve and out.master:
                 tip -= COOL_CC
             elif tip < SKIN_CC:
                 tip += WARM_CC
@@ -172,6 +177,22 @@ def test_lockout_tick_allocates_nothing():
     assert_allocates_nothing(bench, LOCKED_TICKS, states.LOCKOUT)
 
 
+def test_valve_proving_after_an_application_allocates_nothing():
+    bench = Bench()
+    bench.run(50)
+    bench.trigger = True
+    bench.run(100)
+    bench.trigger = False
+    bench.run(10)
+    gc.collect()
+    before = gc.mem_alloc()
+    out = run_locked(bench, 400)  # the still-cooling window, then both proving steps
+    assert bench.pen.exceptions == 0, "a proving tick allocated under the locked heap"
+    assert gc.mem_alloc() == before
+    assert out.fault == 0 and out.state == states.LOCKOUT
+    assert bench.pen.prove_step == 0  # both steps ran and passed
+
+
 def test_fault_tick_with_the_alarm_sounding_allocates_nothing():
     bench = treating_bench()
     bench.raws = [65535] * len(_RAWS)  # thermistor open circuit from here on
@@ -191,7 +212,7 @@ def test_exception_in_the_tick_closes_the_valve_and_latches_fault():
     bench = treating_bench()
     run_until_open(bench)
     bench.pen.thermistor = BrokenThermistor()
-    out = bench.pen.tick(bench.t, 30000, True, 0)
+    out = bench.pen.tick(bench.t, 30000, 30000, True, 0)
     assert out.valve is False and out.master is False
     assert out.state == states.FAULT
     assert out.fault & alarms.F_EXCEPTION
@@ -204,7 +225,7 @@ def test_fail_closed_works_with_no_heap_left():
     bench.pen.thermistor = BrokenThermistor()
     micropython.heap_lock()
     try:
-        out = bench.pen.tick(bench.t, 30000, True, 0)
+        out = bench.pen.tick(bench.t, 30000, 30000, True, 0)
     finally:
         micropython.heap_unlock()
     assert out.valve is False and out.master is False

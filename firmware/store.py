@@ -1,0 +1,84 @@
+"""The pen's state as it survives a power cut: the format of one copy. Pure.
+
+Two copies are kept (hal/storage.py writes them alternately, each by writing a
+new file and renaming it over the old, which littlefs does atomically); each copy
+carries a sequence number and a CRC32, and at boot the newer valid copy wins, as
+in the Prusa Buddy journal's two banks. docs/RECORD.md is the reference.
+
+    0  4s magic b"CPST"
+    4  H  format version
+    6  H  boot count
+    8  I  sequence number
+   12  H  session number
+   14  B  applications in the session (with one counted ahead while armed)
+   15  B  armed: an application may be under way (written before one can start)
+   16  I  valve-open ms in the session
+   20  I  rest owed at the next boot, ms (the active profile's rest)
+   24 12s active profile name
+   36  I  CRC32 of bytes 0..35
+"""
+import binascii
+import struct
+
+MAGIC = b"CPST"
+VERSION = 1
+SIZE = 40
+_FMT = "<4sHHIHBBII12s"
+
+
+class State:
+    """What the pen keeps across a power cut."""
+
+    def __init__(self, boot_count=0, seq=0, session=1, applications=0, armed=False, open_ms=0,
+                 rest_ms=0, profile=""):
+        self.boot_count = boot_count
+        self.seq = seq
+        self.session = session
+        self.applications = applications
+        self.armed = armed
+        self.open_ms = open_ms
+        self.rest_ms = rest_ms
+        self.profile = profile
+
+    def __eq__(self, other):
+        return isinstance(other, State) and self.fields() == other.fields()
+
+    def fields(self):
+        return (self.boot_count, self.seq, self.session, self.applications, self.armed,
+                self.open_ms, self.rest_ms, self.profile)
+
+
+def encode(state):
+    body = struct.pack(_FMT, MAGIC, VERSION, state.boot_count & 0xFFFF, state.seq & 0xFFFFFFFF,
+                       state.session & 0xFFFF, min(state.applications, 255),
+                       1 if state.armed else 0, state.open_ms & 0xFFFFFFFF,
+                       state.rest_ms & 0xFFFFFFFF, state.profile.encode()[:12])
+    return body + struct.pack("<I", binascii.crc32(body) & 0xFFFFFFFF)
+
+
+def decode(data):
+    """A State, or None when the copy is not valid (torn, damaged, another format)."""
+    if data is None or len(data) != SIZE:
+        return None
+    (crc,) = struct.unpack("<I", data[SIZE - 4:])
+    if binascii.crc32(data[:SIZE - 4]) & 0xFFFFFFFF != crc:
+        return None
+    magic, version, boot, seq, session, apps, armed, open_ms, rest_ms, name = struct.unpack(
+        _FMT, data[:SIZE - 4])
+    if magic != MAGIC or version != VERSION or armed > 1:
+        return None
+    try:
+        profile = name.rstrip(b"\0").decode()
+    except UnicodeError:
+        return None
+    return State(boot, seq, session, apps, armed == 1, open_ms, rest_ms, profile)
+
+
+def newest(copies):
+    """The valid copy with the highest sequence number, or None (a cold start)."""
+    best = None
+    for data in copies:
+        s = decode(data)
+        if s is not None and (best is None or s.seq > best.seq):
+            best = s
+    return best
