@@ -31,6 +31,7 @@ F_LOW_BATTERY = const(1 << 13)
 F_DISAGREE = const(1 << 14)
 F_MASTER_LEAK = const(1 << 15)
 F_INTEGRITY = const(1 << 16)  # raised by the start-up check (hal/integrity.py), never the tick
+F_NO_RECORD = const(1 << 17)  # the shell: the flash failed and nobody accepted that yet
 
 
 # code, name, bit, priority, latching, text
@@ -57,6 +58,8 @@ TABLE = (
      "Second valve failed its leak test. Closing both valves; service the pen."),
     (17, "firmware_integrity", F_INTEGRITY, HIGH, True,
      "Firmware check failed at start-up. Valves closed; service the pen."),
+    (18, "record_unavailable", F_NO_RECORD, LOW, False,
+     "Treatment record unavailable. Press reset to treat without a record."),
 )
 
 

@@ -3,28 +3,39 @@
 The same App runs on the device (hal.machine_hal), in the simulator and in the
 tests (hal.fake). Anything that raises here closes the valve first.
 """
-from firmware import journal as journal_mod, limits
+from firmware import alarms, journal as journal_mod, limits
 from firmware.compat import ticks_add, ticks_diff
 
 
 class App:
-    def __init__(self, hal, pen, storage=None, journal=None):
+    def __init__(self, hal, pen, storage=None, journal=None, record_ok=True):
         """storage and journal: the pen's flash (hal/storage.py) and what to write
-        to it (firmware/journal.py); both None on a pen that keeps no record."""
+        to it (firmware/journal.py); both None on a pen that keeps no record.
+        record_ok False: the flash failed at boot (firmware/startup.py)."""
         self.hal = hal
         self.pen = pen
         self.storage = storage
         self.journal = journal
         self.write_errors = 0
+        # Without a working record the pen treats only once the clinician has accepted
+        # that, with a press of reset while the pen says so; until the next boot.
+        self.record_ok = record_ok
+        self.without_record = False
 
     def step(self):
         hal = self.hal
         try:
             now = hal.now_ms()
+            bits = hal.conditions()
+            if not (self.record_ok or self.without_record):
+                bits |= alarms.F_NO_RECORD
             if hal.reset_pressed():
-                self.pen.reset(now)
-            out = self.pen.tick(now, hal.read_tip(), hal.read_tip2(), hal.trigger(),
-                                 hal.conditions())
+                if bits & alarms.F_NO_RECORD:
+                    self.without_record = True  # accepted at the pen, and only that
+                    bits &= ~alarms.F_NO_RECORD
+                else:
+                    self.pen.reset(now)
+            out = self.pen.tick(now, hal.read_tip(), hal.read_tip2(), hal.trigger(), bits)
             hal.valve(out.valve, out.backstop_ms)
             hal.master(out.master)
             hal.tone(out.tone_hz)
@@ -52,7 +63,8 @@ class App:
                 else:
                     self.storage.append(payload)
             except OSError:
-                self.write_errors += 1  # the record is lost, the pen stays safe
+                self.write_errors += 1  # this entry is lost; no treatment until accepted
+                self.record_ok = False
 
     def run(self):
         """The device loop: 100 Hz on a drift-free schedule. Never returns normally."""

@@ -60,16 +60,24 @@ class RecordError(ValueError):
     pass
 
 
-def _name(value):
-    if isinstance(value, str):
-        value = value.encode()
-    return value[:NAME_BYTES]
+def clip_name(value):
+    """A name as at most NAME_BYTES of UTF-8, never cutting a character in half."""
+    data = value.encode() if isinstance(value, str) else value
+    data = data[:NAME_BYTES]
+    while data:
+        try:
+            data.decode()
+            return data
+        except UnicodeError:
+            data = data[:-1]
+    return data
+
 
 
 def encode(kind, boot, t_ms, wall_s, values):
     """One record as bytes. values are the payload fields in _LAYOUT order."""
     fmt, _ = _LAYOUT[kind]
-    values = tuple(_name(v) if isinstance(v, (str, bytes)) else v for v in values)
+    values = tuple(clip_name(v) if isinstance(v, (str, bytes)) else v for v in values)
     payload = struct.pack(fmt, *values)
     body = struct.pack(_HEAD, kind, VERSION, boot & 0xFFFF, t_ms & 0xFFFFFFFF,
                        wall_s & 0xFFFFFFFF) + payload + bytes(PAYLOAD - len(payload))

@@ -6,6 +6,7 @@ The storage is handed in (hal/storage.py over the pen's file system, or over a
 littlefs image on the host); None runs a pen that keeps nothing.
 """
 from firmware import pen as pen_mod, record
+from firmware.compat import ticks_add
 from firmware.journal import Journal
 
 
@@ -16,6 +17,7 @@ class Started:
         self.stored = stored  # the state read at boot, or None
         self.cold_start = cold_start  # no valid state: announced; a full rest first unless
         # no copy exists at all (the pen's first start)
+        self.record_ok = True  # False: the flash could not be read at all
 
 
 def start(board, profile, storage, now_ms, cause, backstop_failed=False):
@@ -26,11 +28,13 @@ def start(board, profile, storage, now_ms, cause, backstop_failed=False):
         return Started(the_pen, None, None, False)
     stored = None
     damaged = True  # unreadable: a cold start, with its full rest
+    readable = True
     try:
         stored = storage.load_state()
         damaged = stored is None and storage.state_files_exist()
+        readable = storage.usable()
     except OSError:
-        pass
+        readable = False
     cold = stored is None
     boot_count = 1
     if stored is not None:
@@ -38,6 +42,8 @@ def start(board, profile, storage, now_ms, cause, backstop_failed=False):
         if stored.applications or stored.armed or stored.open_ms:
             # A session in progress: it goes on, after a full rest from this boot.
             the_pen.resume(now_ms, stored.session, stored.applications, stored.open_ms)
+            if stored.rest_ms > profile.rest_ms:  # the profile in force before was stricter
+                the_pen.sup.rest_end_ms = ticks_add(now_ms, stored.rest_ms)
         else:
             the_pen.session = stored.session
     elif damaged:
@@ -46,4 +52,6 @@ def start(board, profile, storage, now_ms, cause, backstop_failed=False):
     # else: the pen's first start, nothing happened before it
     journal = Journal(boot_count, the_pen.session, board.NOMINAL_FLOW_MG_PER_S)
     journal.boot(now_ms, cause, cold, stored is not None and stored.armed, the_pen)
-    return Started(the_pen, journal, stored, cold)
+    started = Started(the_pen, journal, stored, cold)
+    started.record_ok = readable
+    return started

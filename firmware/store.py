@@ -20,6 +20,8 @@ in the Prusa Buddy journal's two banks. docs/RECORD.md is the reference.
 import binascii
 import struct
 
+from firmware import record
+
 MAGIC = b"CPST"
 VERSION = 1
 SIZE = 40
@@ -52,7 +54,7 @@ def encode(state):
     body = struct.pack(_FMT, MAGIC, VERSION, state.boot_count & 0xFFFF, state.seq & 0xFFFFFFFF,
                        state.session & 0xFFFF, min(state.applications, 255),
                        1 if state.armed else 0, state.open_ms & 0xFFFFFFFF,
-                       state.rest_ms & 0xFFFFFFFF, state.profile.encode()[:12])
+                       state.rest_ms & 0xFFFFFFFF, record.clip_name(state.profile))
     return body + struct.pack("<I", binascii.crc32(body) & 0xFFFFFFFF)
 
 

@@ -65,7 +65,7 @@ def boot(board, machine_=None, time_=None, micropython_=None):
     if started.cold_start:
         print("cryopen: no valid stored state: cold start")
     hal.start_watchdog(board.WDT_MS)
-    App(hal, started.pen, storage, started.journal).run()
+    App(hal, started.pen, storage, started.journal, started.record_ok).run()
 
 
 def gate(hal, board):

@@ -20,7 +20,8 @@ SENSOR_FAULTS = ("thermistor_open", "thermistor_short", "thermistor_stuck",
                  "thermistor_detached")  # the bead lifts off the tip and relaxes to the handle
 FAULTS = SENSOR_FAULTS + (
     "adc_error", "valve_stuck_open", "master_stuck_open", "cartridge_empty", "low_battery",
-    "hal_exception")  # the tip converter driver raises
+    "hal_exception",  # the tip converter driver raises
+    "flash_error")  # every file operation on the pen's flash fails (EIO)
 
 # Where the loop can hang, and which backstops still act there.
 HANG_PYTHON = "python"  # a Python loop: soft and hard timer callbacks still run

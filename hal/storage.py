@@ -6,10 +6,12 @@ on the host), as micropython-lib drivers take their bus.
 Every write happens in the shell between ticks with both valves closed; nothing
 here runs in the control tick. Nothing here formats a file system, ever.
 """
+import errno
+
 from firmware import record, store
 
 STATE_FILES = ("state0.bin", "state1.bin")
-_ENOENT = 2  # errno: no such file
+_ENOENT = errno.ENOENT  # the port's own number for "no such file"
 REC_DIR = "rec"
 RECORDS_PER_FILE = 64  # 4 KiB files: littlefs appends slow down as a file grows
 FILES_KEPT = 16  # the ring holds the last 960 to 1024 records
@@ -24,6 +26,10 @@ class OsFs:
         self.remove = os_.remove
         self.listdir = os_.listdir
         self.mkdir = os_.mkdir
+
+
+def _errno(e):
+    return e.args[0] if e.args else None
 
 
 def _read(fs, path):
@@ -52,6 +58,20 @@ class Storage:
         self._seq = state.seq if state is not None else 0
         return state
 
+    def usable(self):
+        """Whether the record can be written: its directory is there or can be made."""
+        try:
+            self.fs.listdir(self._path(REC_DIR))
+            return True
+        except OSError as e:
+            if _errno(e) != _ENOENT:
+                return False
+        try:
+            self.fs.mkdir(self._path(REC_DIR))
+            return True
+        except OSError:
+            return False
+
     def state_files_exist(self):
         """Whether any copy exists, valid or not: none at all is a pen's first start."""
         for n in STATE_FILES:
@@ -59,7 +79,7 @@ class Storage:
                 with self.fs.open(self._path(n), "rb"):
                     return True
             except OSError as e:
-                if e.args[0] != _ENOENT:
+                if _errno(e) != _ENOENT:
                     return True  # there, but unreadable
         return False
 
@@ -69,13 +89,13 @@ class Storage:
         is the one before."""
         if self._seq < 0:
             self.load_state()
-        self._seq += 1
-        state.seq = self._seq
+        state.seq = self._seq + 1
         name = self._path(STATE_FILES[state.seq % 2])
         tmp = name + ".new"
         with self.fs.open(tmp, "wb") as f:
             f.write(store.encode(state))
         self.fs.rename(tmp, name)
+        self._seq = state.seq  # only once the copy is in place
 
     # --- the treatment record ----------------------------------------------------------
     def _record_files(self):

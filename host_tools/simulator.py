@@ -26,6 +26,19 @@ class Result:
         self.summary = summary
 
 
+class _Flash:
+    """The pen's file system, failing with EIO while the HAL has the flash_error fault."""
+
+    def __init__(self, fs, hal):
+        self._fs = fs
+        self._hal = hal
+
+    def __getattr__(self, name):
+        if "flash_error" in self._hal.faults:
+            raise OSError(5, "flash error")
+        return getattr(self._fs, name)
+
+
 class Simulation:
     """One scenario run. The firmware boots as on the device (firmware.startup), with
     its flash a littlefs image: flash is (LittleFS, context) from host_tools.flash_image,
@@ -41,7 +54,7 @@ class Simulation:
         self.plant = Plant(**scenario.plant)
         self.hal = FakeHal(board, self.plant)
         self.flash = flash or flash_image.new_image()
-        self.storage = Storage(flash_image.LfsFs(self.flash[0]))
+        self.storage = Storage(_Flash(flash_image.LfsFs(self.flash[0]), self.hal))
         self.boots = []
         self.powered = True
         self._boot(0, record_mod.CAUSE_POWER)
@@ -130,7 +143,8 @@ class Simulation:
         now = hal.now_ms()
         if self.make_pen is None:
             started = startup.start(self.board, self.sc.profile, self.storage, now, cause)
-            self.app = App(hal, started.pen, self.storage, started.journal)
+            self.app = App(hal, started.pen, self.storage, started.journal,
+                           started.record_ok)
             cold = started.cold_start
         else:
             self.app = App(hal, self.make_pen(self.board, self.sc.profile, now,

@@ -82,3 +82,9 @@ def test_a_damaged_newer_copy_falls_back_to_the_older():
 def test_no_valid_copy_is_none():
     assert store.newest([None, None]) is None
     assert store.newest([b"", b"\xff" * store.SIZE]) is None
+
+
+def test_a_long_name_is_cut_between_characters_and_reads_back():
+    state = store.State(profile="aaaaaaaaaaa\u00e9")  # the accent straddles byte 12
+    back = store.decode(store.encode(state))
+    assert back is not None and back.profile == "aaaaaaaaaaa"

@@ -3,7 +3,7 @@ through the device's boot path (firmware.startup), its flash a littlefs image.""
 import csv
 import json
 
-from firmware import profiles
+from firmware import alarms, profiles
 from host_tools import cli, scenario, simulator
 
 COLUMNS = simulator.TRACE_COLUMNS
@@ -99,3 +99,33 @@ def test_a_damaged_state_rests_before_the_first_application(tmp_path):
     rest_s = profiles.builtin("aftercare").rest_ms / 1000
     assert [a["start_s"] for a in summary["applications"]] == [6.0]
     assert 6.0 >= rest_s
+
+
+def test_without_a_working_record_the_pen_treats_only_once_the_clinician_accepts():
+    doc = {"name": "flash fails", "profile": "aftercare", "duration_s": 30, "events": [
+        {"t": 1.0, "trigger": True}, {"t": 3.0, "trigger": False},
+        {"t": 4.0, "fault": "flash_error"},
+        {"t": 9.0, "trigger": True}, {"t": 11.0, "trigger": False},  # refused: it says why
+        {"t": 12.0, "reset": True},  # the clinician accepts at the pen
+        {"t": 14.0, "trigger": True}, {"t": 16.0, "trigger": False}]}
+    summary, rows = run(doc)
+    assert [a["start_s"] for a in summary["applications"]] == [1.0, 14.0]
+    shown = {r["alarm"] for r in rows if 9.0 <= r["t_s"] < 12.0}
+    assert shown == {alarms.worst(alarms.F_NO_RECORD)}
+    assert summary["faults"] == []  # a condition of the record, not a fault of the pen
+
+
+def test_a_flash_that_cannot_be_read_at_boot_needs_the_same_acceptance():
+    from firmware import record, startup
+    from hal.storage import Storage
+
+    class Broken:
+        def __getattr__(self, name):
+            def fail(*args):
+                raise OSError(5, "EIO")
+            return fail
+
+    from boards.sim import board
+    started = startup.start(board, profiles.builtin("aftercare"), Storage(Broken()), 0,
+                            record.CAUSE_POWER)
+    assert started.record_ok is False and started.cold_start is True

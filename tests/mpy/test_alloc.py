@@ -167,23 +167,23 @@ def test_starting_and_ending_an_application_allocates_nothing():
     assert out.state == states.LOCKOUT
 
 
-def test_lockout_tick_allocates_nothing():
+def rested_bench():
+    """One application of a second, released: the pen in its rest."""
     bench = Bench()
     bench.run(50)
     bench.trigger = True
     bench.run(100)
     bench.trigger = False
     bench.run(10)
-    assert_allocates_nothing(bench, LOCKED_TICKS, states.LOCKOUT)
+    return bench
+
+
+def test_lockout_tick_allocates_nothing():
+    assert_allocates_nothing(rested_bench(), LOCKED_TICKS, states.LOCKOUT)
 
 
 def test_valve_proving_after_an_application_allocates_nothing():
-    bench = Bench()
-    bench.run(50)
-    bench.trigger = True
-    bench.run(100)
-    bench.trigger = False
-    bench.run(10)
+    bench = rested_bench()
     gc.collect()
     before = gc.mem_alloc()
     out = run_locked(bench, 400)  # the still-cooling window, then both proving steps
