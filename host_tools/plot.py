@@ -1,16 +1,24 @@
-"""Plots a trace: tip temperature, reading, target and floor against time, the
-states as shaded bands, the valve (command and physical), and alarms and beeps."""
+"""Plots a trace for a clinician: the tip temperature (model and both sensors)
+against the target and the floor, with their values; the pen's state as a
+labelled timeline; the trigger; both valves as the share of each second they
+were open (their duty), command against physical; and the alarms by name."""
 import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
+from matplotlib.patches import Patch  # noqa: E402
 
-from firmware import states  # noqa: E402
+from firmware import alarms, states  # noqa: E402
 from host_tools.simulator import TRACE_COLUMNS  # noqa: E402
 
 _COL = {name: i for i, name in enumerate(TRACE_COLUMNS)}
-_STATE_COLOURS = {states.TREATING: "#cfe3ff", states.LOCKOUT: "#e8e8e8",
-                  states.FAULT: "#ffd0d0", states.DONE: "#f3f0d8"}
+_STATE_COLOURS = {states.BOOT: "#f4f4f4", states.IDLE: "#ffffff", states.TREATING: "#cfe3ff",
+                  states.LOCKOUT: "#e3e3e3", states.FAULT: "#ffd0d0", states.DONE: "#f3f0d8"}
+_STATE_MEANING = {states.BOOT: "starting", states.IDLE: "ready", states.TREATING: "treating",
+                  states.LOCKOUT: "rest between applications", states.FAULT: "fault, valves closed",
+                  states.DONE: "session complete"}
+DUTY_WINDOW_S = 0.5  # the valves are drawn as the share of this window they were open
+ZOOM_S = 10.0  # a trace shorter than this shows the valves' real pulses instead
 
 
 def _column(trace, name):
@@ -18,57 +26,116 @@ def _column(trace, name):
     return [row[i] for row in trace]
 
 
-def _shade_states(ax, t, st):
+def _runs(t, values):
+    """(start, end, value) for each run of equal values."""
     start = 0
-    for i in range(1, len(st) + 1):
-        if i == len(st) or st[i] != st[start]:
-            colour = _STATE_COLOURS.get(st[start])
-            if colour:
-                ax.axvspan(t[start], t[i - 1], color=colour, lw=0)
+    for i in range(1, len(values) + 1):
+        if i == len(values) or values[i] != values[start]:
+            yield t[start], t[min(i, len(t) - 1)], values[start]
             start = i
+
+
+def _duty(t, values):
+    """The share of each DUTY_WINDOW_S window a 0/1 column was 1, as a step line."""
+    if not t:
+        return [], []
+    xs, ys = [], []
+    i = 0
+    while i < len(t):
+        end = t[i] + DUTY_WINDOW_S
+        j = i
+        while j < len(t) and t[j] < end:
+            j += 1
+        xs.append(t[i])
+        ys.append(sum(values[i:j]) / (j - i))
+        i = j
+    return xs, ys
+
+
+def _state_timeline(ax, t, st):
+    seen = []
+    for a, b, s in _runs(t, st):
+        ax.axvspan(a, b, color=_STATE_COLOURS[s], lw=0)
+        if s not in seen:
+            seen.append(s)
+    ax.set_yticks([])
+    ax.set_ylabel("state", rotation=0, ha="right", va="center")
+    handles = [Patch(facecolor=_STATE_COLOURS[s], edgecolor="#999999",
+                     label="%s: %s" % (states.STATE_NAMES[s], _STATE_MEANING[s])) for s in seen]
+    ax.legend(handles=handles, loc="center left", bbox_to_anchor=(1.0, 0.5), fontsize=7,
+              frameon=False)
+
+
+def _valves(ax, t, trace, compare):
+    short = t and t[-1] - t[0] <= ZOOM_S
+    series = (("valve_cmd", "main valve, commanded", "#9aa5ad", "--"),
+              ("valve_open", "main valve, physical", "#1f4e9c", "-"),
+              ("master_open", "second valve, physical", "#16a085", "-"))
+    for name, label, colour, style in series:
+        values = _column(trace, name)
+        if short:
+            ax.step(t, values, where="post", color=colour, ls=style, lw=1.0, label=label)
+        else:
+            xs, ys = _duty(t, values)
+            ax.step(xs, ys, where="post", color=colour, ls=style, lw=1.0, label=label)
+    if compare is not None:
+        ct = _column(compare.trace, "t_s")
+        xs, ys = _duty(ct, _column(compare.trace, "valve_open"))
+        ax.step(xs, ys, where="post", color="#e67e22", lw=0.8, label="valve, open loop")
+    ax.set_ylim(-0.05, 1.1)
+    ax.set_ylabel("valve open\n(%s)" % ("0 or 1" if short else
+                                       "share of each %.1f s" % DUTY_WINDOW_S))
+    ax.legend(loc="center left", bbox_to_anchor=(1.0, 0.5), fontsize=7, frameon=False)
+    ax.grid(alpha=0.3)
+
+
+def _events(ax, t, trace):
+    trigger = _column(trace, "trigger")
+    ax.step(t, [0.8 * v for v in trigger], where="post", color="#34495e", lw=1.0,
+            label="trigger held")
+    beeps = [ti for ti, hz in zip(t, _column(trace, "tone_hz")) if hz]
+    if beeps:
+        ax.scatter(beeps, [1.0] * len(beeps), s=3, color="#8e44ad", label="beep")
+    for a, b, code in _runs(t, _column(trace, "alarm")):
+        if code:
+            ax.plot([a, b], [1.25, 1.25], color="#c0392b", lw=3, solid_capstyle="butt")
+            ax.annotate(alarms.name_of(code), (a, 1.3), fontsize=7, color="#c0392b",
+                        va="bottom")
+    ax.plot([], [], color="#c0392b", lw=3, label="alarm sounding (named)")
+    ax.set_ylim(-0.1, 1.7)
+    ax.set_yticks([])
+    ax.set_ylabel("clinician", rotation=0, ha="right", va="center")
+    ax.legend(loc="center left", bbox_to_anchor=(1.0, 0.5), fontsize=7, frameon=False)
 
 
 def plot(path, result, floor_c=None, compare=None):
     """compare: an optional second Result (the open-loop baseline) drawn on the same axes."""
     trace = result.trace
     t = _column(trace, "t_s")
-    fig, (ax, axv) = plt.subplots(2, 1, figsize=(11, 6.5), sharex=True,
-                                  gridspec_kw={"height_ratios": [3, 1.3]})
-    _shade_states(ax, t, _column(trace, "state"))
-    ax.plot(t, _column(trace, "tip_c"), color="#1f4e9c", lw=1.6, label="tip (model)")
-    ax.plot(t, _column(trace, "reading_c"), color="#5aa0e6", lw=0.8, ls=":", label="tip (sensor 1)")
-    ax.plot(t, _column(trace, "reading2_c"), color="#9b59b6", lw=0.8, ls=":", label="tip (sensor 2)")
-    ax.plot(t, _column(trace, "target_c"), color="#2a9d55", lw=1.0, ls="--", label="target")
+    fig, (ax, axs, axe, axv) = plt.subplots(
+        4, 1, figsize=(12, 8), sharex=True, gridspec_kw={"height_ratios": [3.2, 0.35, 0.8, 1.3]})
+    ax.plot(t, _column(trace, "tip_c"), color="#1f4e9c", lw=1.8, label="tip (model)")
+    ax.plot(t, _column(trace, "reading_c"), color="#f39c12", lw=0.9, ls="--",
+            label="tip sensor 1 (reading)")
+    ax.plot(t, _column(trace, "reading2_c"), color="#8e44ad", lw=0.9, ls=":",
+            label="tip sensor 2 (reading)")
+    target = _column(trace, "target_c")
+    if target:
+        ax.axhline(target[-1], color="#2a9d55", lw=1.0, ls="--",
+                   label="target %.1f C" % target[-1])
     if floor_c is not None:
-        ax.axhline(floor_c, color="#c0392b", lw=1.0, ls="-.", label="floor")
+        ax.axhline(floor_c, color="#c0392b", lw=1.2, ls="-.", label="floor %.1f C" % floor_c)
     if compare is not None:
         ax.plot(_column(compare.trace, "t_s"), _column(compare.trace, "tip_c"), color="#e67e22",
                 lw=1.3, label="tip, open loop")
     ax.set_ylabel("temperature (C)")
-    ax.set_title("%s: profile %s (bands: blue treating, grey lockout, red fault)"
-                 % (result.scenario.name, result.scenario.profile.name))
-    ax.legend(loc="upper right", fontsize=8)
+    ax.set_title("%s: profile %s" % (result.scenario.name, result.scenario.profile.name))
+    ax.legend(loc="center left", bbox_to_anchor=(1.0, 0.5), fontsize=8, frameon=False)
     ax.grid(alpha=0.3)
-    axv.step(t, _column(trace, "valve_cmd"), where="post", color="#7f8c8d", lw=0.8,
-             label="valve command")
-    axv.step(t, [v * 0.9 for v in _column(trace, "valve_open")], where="post", color="#1f4e9c",
-             lw=1.0, label="main valve open (physical)")
-    axv.step(t, [v * 0.75 for v in _column(trace, "master_open")], where="post",
-             color="#16a085", lw=1.0, label="second valve open (physical)")
-    if compare is not None:
-        axv.step(_column(compare.trace, "t_s"), [v * 0.8 for v in _column(compare.trace,
-                 "valve_open")], where="post", color="#e67e22", lw=0.8, label="valve, open loop")
-    beeps = [(ti, 1.15) for ti, hz in zip(t, _column(trace, "tone_hz")) if hz]
-    alarm_t = [ti for ti, a in zip(t, _column(trace, "alarm")) if a]
-    if beeps:
-        axv.scatter([b[0] for b in beeps], [b[1] for b in beeps], s=2, color="#8e44ad",
-                    label="beep")
-    if alarm_t:
-        axv.scatter(alarm_t, [1.3] * len(alarm_t), s=2, color="#c0392b", label="alarm active")
-    axv.set_ylim(-0.1, 1.45)
-    axv.set_yticks([0, 1])
+    _state_timeline(axs, t, _column(trace, "state"))
+    _events(axe, t, trace)
+    _valves(axv, t, trace, compare)
     axv.set_xlabel("time (s)")
-    axv.legend(loc="upper right", fontsize=7, ncol=4)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
