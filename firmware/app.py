@@ -7,6 +7,9 @@ from firmware import alarms, journal as journal_mod, limits
 from firmware.compat import ticks_add, ticks_diff
 
 
+_NO_RECORD_ALARM = alarms.worst(alarms.F_NO_RECORD)
+
+
 class App:
     def __init__(self, hal, pen, storage=None, journal=None, record_ok=True):
         """storage and journal: the pen's flash (hal/storage.py) and what to write
@@ -30,8 +33,9 @@ class App:
             if not (self.record_ok or self.without_record):
                 bits |= alarms.F_NO_RECORD
             if hal.reset_pressed():
-                if bits & alarms.F_NO_RECORD:
-                    self.without_record = True  # accepted at the pen, and only that
+                if bits & alarms.F_NO_RECORD and self.pen.out.alarm == _NO_RECORD_ALARM:
+                    # Accepted at the pen while it says so, and only that.
+                    self.without_record = True
                     bits &= ~alarms.F_NO_RECORD
                 else:
                     self.pen.reset(now)

@@ -37,6 +37,14 @@ class Journal:
         return t_ms // 1000 + self.wall_offset_s if self.wall_offset_s else 0
 
     def _put(self, what, payload):
+        if what == STATE:
+            # A state supersedes any still queued and goes first: the armed state must
+            # reach flash in the shell's pause right after the tick that queued it.
+            for i in range(len(self.queue) - 1, -1, -1):
+                if self.queue[i][0] == STATE:
+                    del self.queue[i]
+            self.queue.insert(0, (what, payload))
+            return
         if len(self.queue) >= QUEUE_MAX:
             self.lost += 1
             return

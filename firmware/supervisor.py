@@ -151,7 +151,9 @@ class Supervisor:
                 and self.disagree_ms == 0)
 
     def clear_faults(self, now_ms):
-        if not self.clearable(now_ms):
+        if not self.clearable(now_ms) or self.fault & alarms.F_MASTER_LEAK:
+            # A leaking second valve needs service: each retry would pass gas through
+            # it in the proving step, so it clears only with a power cycle.
             return False
         self.fault = 0
         self._closed(now_ms)

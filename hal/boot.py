@@ -60,7 +60,11 @@ def boot(board, machine_=None, time_=None, micropython_=None):
 
     profile = profiles.builtin(getattr(board, "DEFAULT_PROFILE", _DEFAULT_PROFILE))
     storage = Storage(OsFs(os, open), FLASH_ROOT)
-    cause = record.CAUSE_WATCHDOG if watchdog_reset else record.CAUSE_POWER
+    cause = record.CAUSE_POWER
+    if watchdog_reset:
+        cause = record.CAUSE_WATCHDOG
+    elif hal.reset_cause_deliberate():
+        cause = record.CAUSE_DELIBERATE
     started = startup.start(board, profile, storage, hal.now_ms(), cause, not backstop_ok)
     if started.cold_start:
         print("cryopen: no valid stored state: cold start")

@@ -38,10 +38,12 @@ class FakeHal:
         self.thermistors = (thermistor.from_board(board), thermistor.from_board(board, True))
         self.has_master = board.HAS_MASTER_VALVE
         self.timer_hard = board.BACKSTOP_TIMER_HARD
-        self.enable_hold_ms = board.ENABLE_HOLD_MS
+        self.enable_hold_ms = board.ENABLE_HOLD_MIN_MS
         self.plant = plant
         self.t_ms = start_ms
         self.watchdog_reset = watchdog_reset
+        self.deliberate_reset = False
+        self.boot_ms = start_ms  # the clock the firmware reads restarts at every boot
         self.pressed = False
         self.reset_pending = False
         self.faults = {}  # name -> sensor (1 or 2), or 0 for faults of the whole pen
@@ -56,6 +58,7 @@ class FakeHal:
         self.backstop_deadline = None
         self.backstop_fired = False
         self.enable_until = None  # the monostable's output is high until then
+        self.keepalive = 0
         self.enable_expired = False  # it fell while the second valve was commanded open
         self.wdt_ms = None
         self.wdt_fed_ms = start_ms
@@ -70,7 +73,7 @@ class FakeHal:
 
     # --- the HAL interface ------------------------------------------------------
     def now_ms(self):
-        return self.t_ms & TICKS_MASK
+        return (self.t_ms - self.boot_ms) & TICKS_MASK
 
     def sleep_ms(self, ms):
         self.advance(ms)
@@ -130,7 +133,8 @@ class FakeHal:
         return bits
 
     def valve(self, on, backstop_ms):
-        on = on and not self.backstop_fired  # a fired backstop keeps it closed, as on the device
+        # A fired backstop or a fallen enable keeps it closed, as on the device.
+        on = on and not self.backstop_fired and not self.enable_expired
         if on:  # re-armed on every call while open: it fires only if the loop stops
             self.backstop_deadline = self.t_ms + backstop_ms
         else:
@@ -139,10 +143,16 @@ class FakeHal:
         self._update_valves()
 
     def master(self, on):
-        """Each call while on is a keepalive edge: the monostable holds for enable_hold_ms."""
+        """Each call while on toggles the keepalive, as the device does: the board's
+        '123 re-triggers on the rising edge, every second call, and holds for
+        enable_hold_ms (its shortest, ENABLE_HOLD_MIN_MS) after it."""
         on = on and not self.backstop_fired and not self.enable_expired
         if on:
-            self.enable_until = self.t_ms + self.enable_hold_ms
+            self.keepalive ^= 1
+            if self.keepalive:
+                self.enable_until = self.t_ms + self.enable_hold_ms
+        else:
+            self.keepalive = 0  # idles low, so the next call is a rising edge
         self.master_cmd = on
         self._update_valves()
 
@@ -167,6 +177,9 @@ class FakeHal:
 
     def reset_cause_watchdog(self):
         return self.watchdog_reset
+
+    def reset_cause_deliberate(self):
+        return self.deliberate_reset
 
     # --- what the hardware does on its own -------------------------------------
     def advance(self, ms):
@@ -200,7 +213,9 @@ class FakeHal:
         self.backstop_fired = False
         self.enable_expired = False
         self.enable_until = None
+        self.keepalive = 0
         self.hang = None
+        self.boot_ms = self.t_ms
 
     def _relax_detached(self, ms):
         for i in (0, 1):

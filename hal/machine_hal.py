@@ -211,6 +211,7 @@ class MachineHal:
         self._new_wdt = machine.WDT  # bound here, where the type check sees the port's stubs
         self._reset_cause = machine.reset_cause
         self._wdt_reset = machine.WDT_RESET
+        self._pwron_reset = machine.PWRON_RESET
         self._wdt_reason_addr = board.WDT_REASON_ADDR
         self._wdt_reason_timer = board.WDT_REASON_TIMER
         self._wdt_scratch4_addr = board.WDT_SCRATCH4_ADDR
@@ -439,6 +440,11 @@ class MachineHal:
     def feed_watchdog(self):
         if self._wdt is not None:
             self._wdt.feed()
+
+    def reset_cause_deliberate(self):
+        """A reset someone asked for (machine.reset(), mpremote reset, the reset pin),
+        not a power-up and not a watchdog timeout (docs/PORTS.md, "Reset causes")."""
+        return not self.reset_cause_watchdog() and self._reset_cause() != self._pwron_reset
 
     def reset_cause_watchdog(self):
         """True only after a timeout of the watchdog this firmware starts. Call it

@@ -252,3 +252,11 @@ def test_a_reset_fault_is_proved_again_before_the_next_application():
     rig.second_stuck = True
     out = run_proving(rig)
     assert_closed_and_latched(out, alarms.F_MASTER_LEAK)
+
+
+def test_a_leaking_second_valve_is_not_cleared_by_a_reset():
+    rig = ended_rig(second_stuck=True)
+    run_proving(rig)
+    rig.run_ms(500)
+    assert not rig.pen.reset(rig.t)  # service: each retry would pass gas through it
+    assert_closed_and_latched(rig.tick(), alarms.F_MASTER_LEAK)

@@ -129,3 +129,28 @@ def test_a_flash_that_cannot_be_read_at_boot_needs_the_same_acceptance():
     started = startup.start(board, profiles.builtin("aftercare"), Storage(Broken()), 0,
                             record.CAUSE_POWER)
     assert started.record_ok is False and started.cold_start is True
+
+
+def test_the_armed_state_is_on_flash_before_the_first_application_after_boot():
+    doc = {"name": "press right after boot", "profile": "moderate", "duration_s": 12, "events": [
+        {"t": 0.02, "trigger": True}, {"t": 1.0, "power": False}, {"t": 1.5, "power": True},
+        {"t": 1.6, "trigger": False}, {"t": 2.0, "trigger": True}, {"t": 3.0, "trigger": False},
+        {"t": 8.0, "trigger": True}, {"t": 9.0, "trigger": False}]}
+    summary, rows = run(doc)
+    rest_s = profiles.builtin("moderate").rest_ms / 1000
+    starts = [a["start_s"] for a in summary["applications"]]
+    assert starts[0] < 1.0 and starts[1:] == [8.0]  # nothing in the rest from the boot
+    assert 8.0 >= 1.5 + rest_s
+    assert [r["applications"] for r in rows if r["t_s"] == 8.0] == [2]  # the cut one counted
+
+
+def test_a_reset_while_a_fault_shows_does_not_accept_treating_without_a_record():
+    doc = {"name": "fault and flash", "profile": "aftercare", "duration_s": 20, "events": [
+        {"t": 0.5, "fault": "flash_error"}, {"t": 1.0, "trigger": True},
+        {"t": 2.0, "fault": "thermistor_open"}, {"t": 2.5, "clear": "thermistor_open"},
+        {"t": 3.0, "trigger": False}, {"t": 4.0, "reset": True},  # clears the fault only
+        {"t": 10.0, "trigger": True}, {"t": 11.0, "trigger": False}]}
+    summary, rows = run(doc)
+    assert [a["start_s"] for a in summary["applications"]] == [1.0]
+    shown = {r["alarm"] for r in rows if 10.0 <= r["t_s"] < 11.0}
+    assert shown == {alarms.worst(alarms.F_NO_RECORD)}
