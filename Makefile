@@ -2,7 +2,11 @@
 PY ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
+# Two stamps: `make sim` installs what the simulation needs (`pip install -e .`),
+# `make test` adds the test tools (the `test` extra: pytest, hypothesis, mutmut,
+# mypy), so `make test` after `make sim` installs them.
 STAMP := $(VENV)/.installed
+TEST_STAMP := $(VENV)/.installed-test
 NODE_STAMP := node_modules/.installed
 
 .PHONY: sim test pytest mpytest bench mutation check clean
@@ -18,8 +22,12 @@ MUTATION_TESTS := tests/core tests/host/test_valve_invariants.py tests/host/test
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[test]'
+	$(BIN)/python -m pip install --quiet -e .
 	touch $(STAMP)
+
+$(TEST_STAMP): $(STAMP)
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	touch $(TEST_STAMP)
 
 $(NODE_STAMP): package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
@@ -28,23 +36,23 @@ $(NODE_STAMP): package.json package-lock.json
 sim: $(STAMP)
 	$(BIN)/cryopen simulate
 
-test: $(STAMP) $(NODE_STAMP)
+test: $(TEST_STAMP) $(NODE_STAMP)
 	$(BIN)/python -m pytest
 	node tests/mpy/run.mjs
 
-pytest: $(STAMP)
+pytest: $(TEST_STAMP)
 	$(BIN)/python -m pytest
 
 mpytest: $(NODE_STAMP)
 	node tests/mpy/run.mjs
 
-check: $(STAMP)
+check: $(TEST_STAMP)
 	$(BIN)/cryopen check
 
 bench: $(STAMP) $(NODE_STAMP)
 	$(BIN)/cryopen bench
 
-mutation: $(STAMP)
+mutation: $(TEST_STAMP)
 	rm -f .mutmut-cache
 	find . -name __pycache__ -not -path "./.venv/*" -prune -exec rm -rf {} +
 	-PYTHONDONTWRITEBYTECODE=1 CRYOPEN_EXAMPLES=1000 $(BIN)/mutmut run --paths-to-mutate $(MUTATE) \

@@ -3,7 +3,7 @@
 The same App runs on the device (hal.machine_hal), in the simulator and in the
 tests (hal.fake). Anything that raises here closes the valve first.
 """
-from firmware import alarms, journal as journal_mod, limits
+from firmware import alarms, buttons, journal as journal_mod, limits
 from firmware.compat import ticks_add, ticks_diff
 
 
@@ -24,6 +24,7 @@ class App:
         # that, with a press of reset while the pen says so; until the next boot.
         self.record_ok = record_ok
         self.without_record = False
+        self.mode = buttons.ModeButton()
 
     def step(self):
         hal = self.hal
@@ -39,6 +40,11 @@ class App:
                     bits &= ~alarms.F_NO_RECORD
                 else:
                     self.pen.reset(now)
+            gesture = self.mode.update(now, hal.mode())
+            if gesture == buttons.SHORT:
+                self.pen.next_profile(now)
+            elif gesture == buttons.LONG:
+                self.pen.new_session(now)
             out = self.pen.tick(now, hal.read_tip(), hal.read_tip2(), hal.trigger(), bits)
             hal.valve(out.valve, out.backstop_ms)
             hal.master(out.master)

@@ -66,6 +66,11 @@ class Pen:
         self.target_ms = -1  # when the tip first reached target in this application
         self.stats = AppStats()  # the application in progress or the last one
         self.session = 1
+        self.choices = (profile,)  # the enabled profiles the mode button steps through
+        self.choice = 0
+        self._session_asked = False
+        self.refused_ms = now_ms
+        self._refusing = False
         self.exceptions = 0
         self._fault_seen = -1
         self.prove_step = _PROVE_NONE
@@ -104,23 +109,55 @@ class Pen:
         out.alarm = alarms.worst(sup.fault)
 
     def reset(self, now_ms):
-        """A deliberate reset. In FAULT it clears the latched faults whose condition
-        has gone; in DONE it starts a new session. Elsewhere it does nothing, so the
-        session's caps are not one press away. The rest after the last application
-        still runs either way. After a fault both valves are proved again before the
-        next application: a leak cannot be judged with them closed."""
-        if self.state == states.FAULT:
-            if not self.sup.clear_faults(now_ms):
-                return False
-            self._prove_after(now_ms)
-        elif self.state == states.DONE:
-            self.sup.new_session()
-            self.session += 1
-        else:
+        """A deliberate reset: it clears the latched faults whose condition has gone,
+        and does nothing else (a new session is the mode button's long press). The
+        rest after the last application still runs. After a fault both valves are
+        proved again before the next application: a leak cannot be judged with them
+        closed."""
+        if self.state != states.FAULT or not self.sup.clear_faults(now_ms):
+            if self.state != states.FAULT:
+                self._refuse(now_ms)
             return False
+        self._prove_after(now_ms)
         self.state = states.LOCKOUT
         self.armed = False
         return True
+
+    # --- the clinician's choices: the mode button ----------------------------------
+    def offer(self, choices, index):
+        """The clinic configuration's enabled profiles, in order; index: the one in use."""
+        self.choices = choices
+        self.choice = index
+        self._use(choices[index])
+
+    def next_profile(self, now_ms):
+        """A short press: the next enabled profile, in IDLE only. A rest already in force
+        runs to its end whatever the new profile's rest (it is an absolute time)."""
+        if self.state != states.IDLE or len(self.choices) < 2:
+            self._refuse(now_ms)
+            return False
+        self.choice = (self.choice + 1) % len(self.choices)
+        self._use(self.choices[self.choice])
+        return True
+
+    def new_session(self, now_ms):
+        """A long press: a new patient, in IDLE or DONE only, never during a rest. It
+        takes effect in the next tick, which never starts an application."""
+        if self.state != states.IDLE and self.state != states.DONE:
+            self._refuse(now_ms)
+            return False
+        self._session_asked = True
+        return True
+
+    def _use(self, profile):
+        self.profile = profile
+        self.sup.profile = profile
+        self.out.target_cc = profile.target_cc
+
+    def _refuse(self, now_ms):
+        """A refused press sounds (signals.BEEP_REFUSED)."""
+        self.refused_ms = now_ms
+        self._refusing = True
 
     def _step(self, now_ms, raw, raw2, trigger, hw_bits):
         dt = ticks_diff(now_ms, self.last_ms)
@@ -152,11 +189,20 @@ class Pen:
                 self.state = states.IDLE
         # An application never starts on the tick the pen becomes IDLE: the shell
         # stores the state ahead of it first (firmware/journal.py).
+        if self._session_asked:
+            self._session_asked = False
+            if self.state == states.IDLE or self.state == states.DONE:
+                sup.new_session()
+                self.session += 1
+                self.state = states.IDLE
+                was = states.DONE  # a tick that starts a session starts no application
         settled = self.state == states.IDLE and was == states.IDLE
         if settled and trigger and self.armed and sup.may_start(now_ms):
             self._start(now_ms)
             valve = self._treat(now_ms, dt, trigger)
         if trigger and self.state != states.TREATING and (settled or self.state != states.IDLE):
+            if self.armed and (self.state == states.LOCKOUT or self.state == states.DONE):
+                self._refuse(now_ms)  # a fresh press that cannot start: say so
             self.armed = False  # a press that did not start must be released before one counts
         if self.prove_step != _PROVE_NONE and (self.state == states.LOCKOUT
                                                or self.state == states.DONE):
@@ -300,7 +346,14 @@ class Pen:
                 hold_left = self.profile.hold_ms - ticks_diff(now_ms, self.target_ms)
                 if hold_left < left:
                     left = hold_left
-        out.tone_hz = self.annunciator.update(now_ms, alarms.priority(out.alarm), app_ms, left)
+        refused = -1
+        if self._refusing:
+            refused = ticks_diff(now_ms, self.refused_ms)
+            if refused >= signals.REFUSED_MS:
+                self._refusing = False
+                refused = -1
+        out.tone_hz = self.annunciator.update(now_ms, alarms.priority(out.alarm), app_ms, left,
+                                              refused)
         out.beep = self.annunciator.beep
         out.led = signals.led(self.state, now_ms)
 

@@ -81,6 +81,8 @@ def _number(d, field, lo, hi, lo_name, hi_name, scale):
     v = d[field]
     if isinstance(v, bool) or not isinstance(v, (int, float)):
         raise ProfileError("profile '%s': %s must be a number, got %r" % (name, field, v))
+    if v - v != 0:  # NaN or an infinity: neither compares as a number does
+        raise ProfileError("profile '%s': %s must be a finite number, got %r" % (name, field, v))
     if v < lo:
         raise ProfileError("profile '%s': %s = %s is below %s (%s)" % (name, field, v, lo, lo_name))
     if v > hi:

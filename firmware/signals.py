@@ -13,7 +13,9 @@ BEEP_NEAR = const(2)  # the last second before a cutoff
 BEEP_LOW = const(3)
 BEEP_MEDIUM = const(4)
 BEEP_HIGH = const(5)
-BEEP_NAMES = ("", "second", "near_end", "alarm_low", "alarm_medium", "alarm_high")
+BEEP_REFUSED = const(6)  # a press the pen cannot act on: one low tone
+BEEP_NAMES = ("", "second", "near_end", "alarm_low", "alarm_medium", "alarm_high", "refused")
+REFUSED_MS = const(300)
 
 # pattern: pulses per burst, on ms, off ms, burst period ms, tone Hz
 _PATTERNS = (
@@ -23,6 +25,7 @@ _PATTERNS = (
     (2, 150, 150, 30000, 440),
     (3, 150, 150, 10000, 660),
     (10, 100, 100, 5000, 880),
+    (1, 250, 50, REFUSED_MS, 220),
 )
 _ALARM_BEEP = (BEEP_NONE, BEEP_LOW, BEEP_MEDIUM, BEEP_HIGH)  # by priority
 
@@ -64,15 +67,19 @@ class Signals:
         self.alarm_since_ms = 0
         self.alarm_prio = alarms.NONE
 
-    def update(self, now_ms, priority, app_ms, left_ms):
+    def update(self, now_ms, priority, app_ms, left_ms, refused_ms=-1):
         """priority: worst active alarm. app_ms: time into the application, or -1.
-        left_ms: time to the nearest cutoff of the application."""
+        left_ms: time to the nearest cutoff of the application. refused_ms: time since
+        a refused press, or -1. An alarm sounds over everything else."""
         if priority != self.alarm_prio:
             self.alarm_prio = priority
             self.alarm_since_ms = now_ms
         if priority != alarms.NONE:
             beep = _ALARM_BEEP[priority]
             phase = ticks_diff(now_ms, self.alarm_since_ms)
+        elif refused_ms >= 0:
+            beep = BEEP_REFUSED
+            phase = refused_ms
         elif app_ms < 0:
             beep = BEEP_NONE
         elif left_ms <= NEAR_END_MS:

@@ -45,6 +45,7 @@ class FakeHal:
         self.deliberate_reset = False
         self.boot_ms = start_ms  # the clock the firmware reads restarts at every boot
         self.pressed = False
+        self.mode_down = False
         self.reset_pending = False
         self.faults = {}  # name -> sensor (1 or 2), or 0 for faults of the whole pen
         self.offset_cc = [0, 0]  # thermistor_drift, per sensor
@@ -116,6 +117,9 @@ class FakeHal:
 
     def trigger(self):
         return self.pressed
+
+    def mode(self):
+        return self.mode_down
 
     def reset_pressed(self):
         pending = self.reset_pending

@@ -203,6 +203,7 @@ class MachineHal:
         self._battery_failed = False
         self._trigger = _Button(pin(board.TRIGGER_PIN, pin.IN, pin.PULL_UP))
         self._reset = _Button(pin(board.RESET_PIN, pin.IN, pin.PULL_UP))
+        self._mode = _Button(pin(board.MODE_PIN, pin.IN, pin.PULL_UP))
         self._buzzer = machine.PWM(pin(board.BUZZER_PIN, pin.OUT, value=0), freq=1000, duty_u16=0)
         self._tone_hz = 0
         self._led = pin(board.LED_PIN, pin.OUT, value=0)
@@ -245,6 +246,10 @@ class MachineHal:
             raw = -1
         self._tip2_failed = raw < 0
         return raw
+
+    def mode(self):
+        """The mode button, debounced; firmware/buttons.py tells its gestures apart."""
+        return self._mode.sample()
 
     def trigger(self):
         return self._trigger.sample()

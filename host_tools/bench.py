@@ -12,6 +12,7 @@ import json
 import os
 import statistics
 import subprocess
+import sys
 import tempfile
 import time
 
@@ -108,16 +109,27 @@ def sim_speed():
     return round(statistics.median(speeds), 1)
 
 
+class BenchError(RuntimeError):
+    pass
+
+
 def _micropython_run():
     script = os.path.join(ROOT, "host_tools", "mpy_bench.py")
-    out = subprocess.run(["node", os.path.join(ROOT, "tests", "mpy", "run.mjs"), "--exec", script],
-                         cwd=ROOT, capture_output=True, text=True, timeout=300)
+    try:
+        out = subprocess.run(["node", os.path.join(ROOT, "tests", "mpy", "run.mjs"), "--exec",
+                              script], cwd=ROOT, capture_output=True, text=True, timeout=300)
+    except (OSError, subprocess.TimeoutExpired) as e:
+        raise BenchError("the MicroPython bench did not run under Node: %s" % e)
     figures = {}
     for line in out.stdout.splitlines():
         if line.startswith("{"):
             figures.update(json.loads(line))
     if not figures:
-        raise RuntimeError("MicroPython bench printed no figures:\n" + out.stdout + out.stderr)
+        # Node's first error line says what went wrong; its stack trace helps nobody here.
+        said = [l.strip() for l in (out.stderr + out.stdout).splitlines() if l.strip()]
+        first = next((l for l in said if "Error" in l), said[0] if said else "nothing")
+        raise BenchError("the MicroPython bench printed no figures (Node exit status %s): %s"
+                         % (out.returncode, first))
     return figures
 
 
@@ -169,7 +181,17 @@ _TABLE = (("scenario", "%-20s", "scenario"), ("time_to_target_s", "%7s", "to tgt
 
 
 def run(args):
-    figures = collect()
+    from host_tools.virtual_pen import node_problem
+
+    problem = node_problem()
+    if problem:  # before the minute the CPython figures take
+        print("cryopen bench: %s" % problem, file=sys.stderr)
+        return 2
+    try:
+        figures = collect()
+    except BenchError as e:
+        print("cryopen bench: %s" % e, file=sys.stderr)
+        return 2
     if args.json:
         print(json.dumps(figures, indent=2))
         return 0

@@ -2,6 +2,8 @@
 provides add_arguments(parser) and run(args) -> exit status."""
 import argparse
 import importlib
+import os
+import select
 import sys
 
 # name, module, one-line help
@@ -14,6 +16,9 @@ COMMANDS = (
     ("deploy", "host_tools.deploy", "copy the firmware to a pen and check it by hash"),
     ("check", "host_tools.check", "compile, subset-check and type-check the device code"),
 )
+
+
+_OURS = ("firmware", "hal", "boards", "host_tools", "tests")
 
 
 def build_parser(argv):
@@ -32,14 +37,57 @@ def build_parser(argv):
 
 
 def main(argv=None):
-    """Console entry point; returns the exit status."""
+    """Console entry point; returns the exit status. Each command refuses a bad input
+    with its own message naming the file and where; what none of them foresaw still
+    ends with a message and status 2, not a traceback (CRYOPEN_TRACEBACK=1 shows it)."""
     argv = sys.argv[1:] if argv is None else argv
-    args = build_parser(argv[:1]).parse_args(argv)
-    return args.run(args) or 0
+    name = argv[0] if argv else "cryopen"
+    try:
+        args = build_parser(argv[:1]).parse_args(argv)
+        return args.run(args) or 0
+    except ModuleNotFoundError as e:
+        if os.environ.get("CRYOPEN_TRACEBACK") or (e.name or "").split(".")[0] in _OURS:
+            raise
+        print("cryopen %s: needs the Python package %s, which this environment lacks: run "
+              "`make test` once (it installs the test tools too), or "
+              "`.venv/bin/pip install -e '.[test]'`" % (name, e.name), file=sys.stderr)
+        return 2
+    except (KeyboardInterrupt, BrokenPipeError):
+        raise
+    except Exception as e:
+        if os.environ.get("CRYOPEN_TRACEBACK"):
+            raise
+        print("cryopen %s: unexpected error, a bug in the tool (run it again with "
+              "CRYOPEN_TRACEBACK=1 and report what it prints): %s: %s"
+              % (name, type(e).__name__, e), file=sys.stderr)
+        return 2
 
 
 def entry():
-    sys.exit(main())
+    try:
+        status = main()
+        sys.stdout.flush()
+    except KeyboardInterrupt:
+        print("cryopen: interrupted", file=sys.stderr)
+        status = 130
+    except BrokenPipeError as e:
+        if _stdout_closed():  # the reader went away (`cryopen logs t.csv | head`)
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            status = 1
+        else:  # another pipe: a process the command talks to has gone
+            print("cryopen: a pipe closed under the command: %s" % e, file=sys.stderr)
+            status = 2
+    sys.exit(status)
+
+
+def _stdout_closed():
+    """Whether nobody reads standard output any more (its pipe's reader has gone)."""
+    try:
+        poll = select.poll()
+        poll.register(sys.stdout.fileno(), select.POLLOUT)
+        return any(events & (select.POLLERR | select.POLLHUP) for _, events in poll.poll(0))
+    except (AttributeError, OSError, ValueError):
+        return False
 
 
 if __name__ == "__main__":

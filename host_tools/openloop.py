@@ -14,6 +14,7 @@ class OpenLoopPen:
         self.out.state = states.IDLE
         self.exceptions = 0
         self.applications = 0
+        self.session = 1  # one session: a commercial pen keeps no count
 
     def tick(self, now_ms, raw, raw2, trigger, hw_bits):
         out = self.out

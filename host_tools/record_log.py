@@ -81,7 +81,7 @@ def line(r):
 
 
 def write_csv(path, records):
-    with open(path, "w", newline="") as f:
+    with open(path, "w", newline="", encoding="utf-8") as f:
         w = csv.DictWriter(f, fieldnames=COLUMNS, extrasaction="ignore")
         w.writeheader()
         for r in records:
@@ -89,6 +89,6 @@ def write_csv(path, records):
 
 
 def write_json(path, records, damaged):
-    with open(path, "w") as f:
+    with open(path, "w", encoding="utf-8") as f:
         json.dump({"records": records, "damaged": [{"position": p, "problem": q}
                                                    for p, q in damaged]}, f, indent=2)

@@ -13,11 +13,17 @@ says where the loop hangs: "python" (the default), "c" (inside a C call) or
 "irq_off" (interrupts masked). The thermistor_* faults take "sensor" (1, the
 default, or 2); thermistor_drift needs "offset_c" (the reading's error in C).
 
-Every problem is a ScenarioError with a message that says where it is.
+Every problem is a ScenarioError with a message that names the file and where in
+it: the line for text that is not JSON, the field for a value that is refused.
+NaN and Infinity, which Python's JSON reader accepts, are refused in every field.
 """
 import json
+import math
+import re
+import reprlib
+import sys
 
-from firmware import profiles
+from firmware import config, profiles
 from hal.fake import FAULTS, HANG_PYTHON, HANG_WHERE, SENSOR_FAULTS
 from hal.plant import checked_params
 
@@ -26,15 +32,26 @@ MAX_DURATION_S = 3600
 MAX_OFFSET_C = 100  # a drift beyond this reads outside the plausible range anyway
 _EXTRA_KEYS = ("t", "for_s", "where", "sensor", "offset_c")
 _TOP_KEYS = {"name": str, "profile": (str, dict), "duration_s": (int, float),
-             "plant": dict, "events": list}
-_REQUIRED = ("name", "profile", "duration_s", "events")
+             "plant": dict, "events": list, "config": dict}
+_REQUIRED = ("name", "duration_s", "events")  # and a profile, or a config to start from
 # action key -> allowed value type
-_ACTIONS = {"trigger": bool, "fault": str, "clear": str, "reset": bool, "contact": bool,
+_ACTIONS = {"trigger": bool, "mode": bool, "fault": str, "clear": str, "reset": bool,
+            "contact": bool,
             "tilted": bool, "power": bool}
 
 
 class ScenarioError(ValueError):
     pass
+
+
+_REPR = reprlib.Repr()
+_REPR.maxstring = _REPR.maxother = 60
+_REPR.maxlevel = 3
+
+
+def _shown(v):
+    """A value for a message: short, however long or deep the value is."""
+    return _REPR.repr(v)
 
 
 class Event:
@@ -50,12 +67,13 @@ class Event:
 
 
 class Scenario:
-    def __init__(self, name, profile, duration_s, plant, events):
+    def __init__(self, name, profile, duration_s, plant, events, choices=None):
         self.name = name
-        self.profile = profile
+        self.profile = profile  # the profile the pen starts in
         self.duration_s = duration_s
         self.plant = plant
         self.events = events
+        self.choices = choices or (profile,)  # the profiles the mode button offers
 
 
 def _is_number(v):
@@ -68,7 +86,53 @@ def _check_type(where, key, value, expected):
     if not ok:
         names = expected.__name__ if isinstance(expected, type) else " or ".join(
             t.__name__ for t in expected)
-        raise ScenarioError("%s: %s must be %s, got %r" % (where, key, names, value))
+        raise ScenarioError("%s: %s must be %s, got %s" % (where, key, names, _shown(value)))
+
+
+def _spelled(v):
+    """A number as the scenario file spells it: NaN, Infinity, or its digits."""
+    if isinstance(v, float) and not math.isfinite(v):
+        return json.dumps(v)
+    text = repr(v)
+    return text if len(text) <= 24 else "%s... (%d digits)" % (text[:12], len(text))
+
+
+def _unreadable_number(where, key, v):
+    """A message when v is a number no check can compare: NaN, an infinity, or an
+    integer too large for a float; None otherwise."""
+    if isinstance(v, bool) or not isinstance(v, (int, float)):
+        return None
+    try:
+        if math.isfinite(float(v)):
+            return None
+    except OverflowError:
+        problem = "%s = %s is too large" % (key, _spelled(v))
+    else:
+        problem = "%s = %s is not a finite number" % (key, _spelled(v))
+    return problem if where == "scenario" else "%s: %s" % (where, problem)
+
+
+def _check_numbers(d):
+    """Refuses the first number anywhere in the scenario that no range check could
+    judge, naming where it is (events[2]: for_s, profile: floor_c, plant: ...).
+    Iterative: a document nested as deep as the JSON reader allows is walked too."""
+    stack = [("scenario", key, value) for key, value in reversed(list(d.items()))]
+    while stack:
+        where, key, v = stack.pop()
+        problem = _unreadable_number(where, key, v)
+        if problem:
+            raise ScenarioError(problem)
+        if isinstance(v, dict):
+            inner = key if where == "scenario" else "%s: %s" % (where, key)
+            stack.extend((inner, k, x) for k, x in reversed(list(v.items())))
+        elif isinstance(v, list):
+            items = []
+            for i, x in enumerate(v):
+                if where == "scenario" and key == "events" and isinstance(x, dict):
+                    items += [("events[%d]" % i, k, y) for k, y in x.items()]
+                else:
+                    items.append((where, "%s[%d]" % (key, i), x))
+            stack.extend(reversed(items))
 
 
 def _event(i, raw, duration_s):
@@ -93,39 +157,42 @@ def _event(i, raw, duration_s):
     _check_type(where, action, value, _ACTIONS[action])
     for_s = raw.get("for_s")
     if action in ("fault", "clear") and value not in FAULTS + HOST_FAULTS:
-        raise ScenarioError("%s: unknown fault %r (known: %s)"
-                            % (where, value, ", ".join(FAULTS + HOST_FAULTS)))
+        raise ScenarioError("%s: unknown fault %s (known: %s)"
+                            % (where, _shown(value), ", ".join(FAULTS + HOST_FAULTS)))
     if action == "reset" and value is not True:
         raise ScenarioError("%s: reset must be true" % where)
     if value == "loop_hang" and action == "fault":
         if for_s is None:
             raise ScenarioError("%s: loop_hang needs for_s" % where)
         _check_type(where, "for_s", for_s, (int, float))
-        if not 0 < for_s <= MAX_DURATION_S:  # NaN fails both comparisons
-            raise ScenarioError("%s: for_s = %r is outside 0..%d" % (where, for_s, MAX_DURATION_S))
+        if not for_s > 0:
+            raise ScenarioError("%s: for_s = %s must be above 0" % (where, _shown(for_s)))
+        if not for_s <= MAX_DURATION_S:
+            raise ScenarioError("%s: for_s = %s is above %d (the longest scenario)"
+                                % (where, _shown(for_s), MAX_DURATION_S))
     elif for_s is not None:
         raise ScenarioError("%s: for_s goes only with fault loop_hang" % where)
     hang_where = raw.get("where", HANG_PYTHON)
     if "where" in raw and not (action == "fault" and value == "loop_hang"):
         raise ScenarioError("%s: where goes only with fault loop_hang" % where)
     if hang_where not in HANG_WHERE:
-        raise ScenarioError("%s: where = %r is not one of %s"
-                            % (where, hang_where, ", ".join(HANG_WHERE)))
+        raise ScenarioError("%s: where = %s is not one of %s"
+                            % (where, _shown(hang_where), ", ".join(HANG_WHERE)))
     sensor = raw.get("sensor")
     if sensor is not None:
         if value not in SENSOR_FAULTS:
             raise ScenarioError("%s: sensor goes only with a thermistor fault" % where)
         _check_type(where, "sensor", sensor, int)
         if sensor not in (1, 2):
-            raise ScenarioError("%s: sensor = %r is not 1 or 2" % (where, sensor))
+            raise ScenarioError("%s: sensor = %s is not 1 or 2" % (where, _shown(sensor)))
     offset_c = raw.get("offset_c")
     if action == "fault" and value == "thermistor_drift":
         if offset_c is None:
             raise ScenarioError("%s: thermistor_drift needs offset_c" % where)
         _check_type(where, "offset_c", offset_c, (int, float))
         if not -MAX_OFFSET_C <= offset_c <= MAX_OFFSET_C:
-            raise ScenarioError("%s: offset_c = %r is outside -%d..%d"
-                                % (where, offset_c, MAX_OFFSET_C, MAX_OFFSET_C))
+            raise ScenarioError("%s: offset_c = %s is outside -%d..%d"
+                                % (where, _shown(offset_c), MAX_OFFSET_C, MAX_OFFSET_C))
     elif offset_c is not None:
         raise ScenarioError("%s: offset_c goes only with fault thermistor_drift" % where)
     return Event(t, action, value, for_s, hang_where, sensor, offset_c)
@@ -140,16 +207,16 @@ def from_dict(d):
     for key in _REQUIRED:
         if key not in d:
             raise ScenarioError("%s is missing" % key)
+    _check_numbers(d)
     for key, value in d.items():
         _check_type("scenario", key, value, _TOP_KEYS[key])
     duration = float(d["duration_s"])
-    if not 0 < duration <= MAX_DURATION_S:
-        raise ScenarioError("duration_s = %s is outside 0..%d" % (duration, MAX_DURATION_S))
-    try:
-        prof = profiles.builtin(d["profile"]) if isinstance(d["profile"], str) \
-            else profiles.load(d["profile"])
-    except profiles.ProfileError as e:
-        raise ScenarioError(str(e))
+    if not duration > 0:
+        raise ScenarioError("duration_s = %s must be above 0" % _spelled(d["duration_s"]))
+    if not duration <= MAX_DURATION_S:
+        raise ScenarioError("duration_s = %s is above %d (the longest scenario)"
+                            % (_spelled(d["duration_s"]), MAX_DURATION_S))
+    prof, choices = _profiles(d)
     try:
         checked_params(d.get("plant", {}))
     except ValueError as e:
@@ -159,15 +226,94 @@ def from_dict(d):
         if events[i].t_s < events[i - 1].t_s:
             raise ScenarioError("events[%d]: t = %s is earlier than the event before it (%s)"
                                 % (i, events[i].t_s, events[i - 1].t_s))
-    return Scenario(d["name"], prof, duration, d.get("plant", {}), events)
+    return Scenario(d["name"], prof, duration, d.get("plant", {}), events, choices)
+
+
+def _profiles(d):
+    """The start profile and the profiles on offer: from "profile", or from the clinic
+    "config" (whose start "profile" may name again)."""
+    if "config" not in d:
+        if "profile" not in d:
+            raise ScenarioError("profile is missing (or give a config)")
+        try:
+            prof = profiles.builtin(d["profile"]) if isinstance(d["profile"], str) \
+                else profiles.load(d["profile"])
+        except profiles.ProfileError as e:
+            raise ScenarioError(str(e))
+        return prof, None
+    try:
+        choices, start = config.load(d["config"])
+    except config.ConfigError as e:
+        raise ScenarioError(str(e))
+    if "profile" in d and d["profile"] != choices[start].name:
+        raise ScenarioError("profile = %r: with a config the pen starts in config.start (%s)"
+                            % (d["profile"], choices[start].name))
+    return choices[start], choices
+
+
+def _line_col(text, index):
+    line = text.count("\n", 0, index) + 1
+    return line, index - (text.rfind("\n", 0, index) + 1) + 1
+
+
+def _deepest(text, limit=200):
+    """Where brackets first nest deeper than limit, outside strings: (line, column)."""
+    depth, in_string, escaped = 0, False, False
+    for i, ch in enumerate(text):
+        if in_string:
+            if escaped:
+                escaped = False
+            elif ch == "\\":
+                escaped = True
+            elif ch == '"':
+                in_string = False
+        elif ch == '"':
+            in_string = True
+        elif ch in "[{":
+            depth += 1
+            if depth > limit:
+                return _line_col(text, i)
+        elif ch in "]}":
+            depth -= 1
+    return _line_col(text, len(text))
+
+
+def parse(path, data):
+    """The JSON document in data (bytes read from path); ScenarioError naming the
+    line where it is not UTF-8 or not JSON."""
+    if not data.strip():
+        raise ScenarioError("%s is empty: a scenario is a JSON object (README, "
+                            "\"Scenario files\")" % path)
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as e:
+        line = data.count(b"\n", 0, e.start) + 1
+        raise ScenarioError("%s line %d: byte 0x%02x is not UTF-8 text: a scenario is a JSON "
+                            "text file" % (path, line, data[e.start]))
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as e:
+        raise ScenarioError("%s is not valid JSON: %s" % (path, e))
+    except RecursionError:
+        raise ScenarioError("%s line %d column %d: nested too deeply to read"
+                            % ((path,) + _deepest(text)))
+    except ValueError:  # an integer with more digits than Python converts
+        digits = sys.get_int_max_str_digits()
+        long = re.search(r"\d{%d,}" % (digits + 1), text)
+        where = " line %d column %d" % _line_col(text, long.start()) if long else ""
+        raise ScenarioError("%s%s: a number with more than %d digits" % (path, where, digits))
 
 
 def load(path):
+    """The checked Scenario in the file at path; ScenarioError naming the file and
+    where in it otherwise."""
     try:
-        with open(path) as f:
-            d = json.load(f)
+        with open(path, "rb") as f:
+            data = f.read()
     except OSError as e:
-        raise ScenarioError("cannot read %s: %s" % (path, e.strerror))
-    except json.JSONDecodeError as e:
-        raise ScenarioError("%s is not valid JSON: %s" % (path, e))
-    return from_dict(d)
+        raise ScenarioError("cannot read %s: %s" % (path, e.strerror or e))
+    d = parse(path, data)
+    try:
+        return from_dict(d)
+    except ScenarioError as e:
+        raise ScenarioError("%s: %s" % (path, e))

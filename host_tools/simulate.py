@@ -2,9 +2,12 @@
 
 With no scenario it runs the built-in freeze-thaw-freeze demonstration and
 writes out/trace.csv, out/summary.json and out/plot.png. Exit status 2 on a bad
-scenario or profile: the simulation does not start.
+scenario or profile, or an output that cannot be written (a directory, a plot
+format matplotlib lacks): the simulation does not start. A missing folder for an
+output is made.
 """
 import json
+import os
 import sys
 
 from host_tools import outputs, scenario as scenario_mod, simulator
@@ -46,8 +49,16 @@ def run(args):
             args.summary = args.summary or "out/summary.json"
             args.plot = args.plot or "out/plot.png"
     except scenario_mod.ScenarioError as e:
-        print("cryopen simulate: %s" % e, file=sys.stderr)
-        return 2
+        return _refuse(e)
+    try:  # before the run: a path that cannot be written costs no simulation
+        for path, option in ((args.trace, "--trace"), (args.summary, "--summary"),
+                             (args.plot, "--plot")):
+            if path:
+                outputs.prepare(path, option)
+        if args.flash and not os.path.exists(args.flash):
+            outputs.prepare(args.flash, "--flash")
+    except outputs.OutputError as e:
+        return _refuse(e)
     flash = None
     if args.flash:
         from host_tools import flash_image
@@ -55,33 +66,39 @@ def run(args):
         try:
             flash = flash_image.load(args.flash, create=True)
         except flash_image.ImageError as e:
-            print("cryopen simulate: %s" % e, file=sys.stderr)
-            return 2
+            return _refuse(e)
     result = simulator.run(sc, record=bool(args.trace or args.plot), flash=flash)
     if flash is not None:
         try:
             flash_image.save(args.flash, flash[1])
         except flash_image.ImageError as e:
-            print("cryopen simulate: %s" % e, file=sys.stderr)
-            return 2
+            return _refuse(e)
     baseline = None
     if args.compare_open_loop:
         from host_tools import openloop
 
         baseline = simulator.run(sc, make_pen=openloop.build, record=True)
-    if args.trace:
-        outputs.write_trace(args.trace, result.trace)
-    if args.summary:
-        outputs.write_summary(args.summary, result.summary)
-    if args.plot:
-        from host_tools import plot
+    try:
+        if args.trace:
+            outputs.write_trace(args.trace, result.trace, result.summary["applications"])
+        if args.summary:
+            outputs.write_summary(args.summary, result.summary)
+        if args.plot:
+            from host_tools import plot
 
-        plot.plot(args.plot, result, floor_c=sc.profile.floor_cc / 100.0, compare=baseline)
+            plot.plot(args.plot, result, floor_c=sc.profile.floor_cc / 100.0, compare=baseline)
+    except OSError as e:
+        return _refuse("cannot write %s: %s" % (e.filename, e.strerror or e))
     print(json.dumps(_brief(result.summary), indent=2))
     for path in (args.trace, args.summary, args.plot):
         if path:
             print("wrote %s" % path)
     return 0
+
+
+def _refuse(problem):
+    print("cryopen simulate: %s" % problem, file=sys.stderr)
+    return 2
 
 
 def _brief(summary):

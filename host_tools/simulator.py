@@ -15,7 +15,7 @@ from hal.plant import Plant
 TRACE_COLUMNS = ("t_s", "state", "trigger", "valve_cmd", "valve_open", "tip_c", "reading_c",
                  "target_c", "alarm", "fault", "gas_g", "beep", "tone_hz", "led", "duty",
                  "contact", "applications", "end_reason", "master_cmd", "master_open",
-                 "reading2_c")
+                 "reading2_c", "profile", "session")
 _DT_MS = limits.TICK_MS
 
 
@@ -71,6 +71,10 @@ class Simulation:
         self.hardware = []  # what the hardware did on its own: backstop, watchdog
         self._fault_bits = 0
         self._app = None
+        self.profile_changes = []
+        self.sessions = [{"t_s": 0.0, "session": self.app.pen.session}]
+        self._profile = self.app.pen.profile.name
+        self._session = self.app.pen.session
 
     def run(self):
         events = list(self.sc.events)
@@ -96,6 +100,8 @@ class Simulation:
         hal = self.hal
         if e.action == "trigger":
             hal.pressed = e.value
+        elif e.action == "mode":
+            hal.mode_down = e.value
         elif e.action == "reset":
             hal.reset_pending = True
         elif e.action == "contact":
@@ -143,6 +149,8 @@ class Simulation:
         now = hal.now_ms()
         if self.make_pen is None:
             started = startup.start(self.board, self.sc.profile, self.storage, now, cause)
+            sc = self.sc
+            started.pen.offer(sc.choices, list(sc.choices).index(sc.profile))
             self.app = App(hal, started.pen, self.storage, started.journal,
                            started.record_ok)
             cold = started.cold_start
@@ -179,8 +187,16 @@ class Simulation:
             self._boot(t_ms, record_mod.CAUSE_POWER)
 
     def _observe(self, t_ms, out):
+        pen = self.app.pen
+        if pen.profile.name != self._profile:
+            self.profile_changes.append({"t_s": t_ms / 1000.0, "from": self._profile,
+                                         "to": pen.profile.name})
+            self._profile = pen.profile.name
+        if pen.session != self._session:
+            self._session = pen.session
+            self.sessions.append({"t_s": t_ms / 1000.0, "session": pen.session})
         if out.state == states.TREATING and self._app is None:
-            self._app = {"start_s": t_ms / 1000.0}
+            self._app = {"start_s": t_ms / 1000.0, "profile": pen.profile.name}
         elif out.state != states.TREATING and self._app is not None:
             self._close_app(t_ms, states.END_NAMES[out.end_reason])
         new = out.fault & ~self._fault_bits
@@ -207,7 +223,8 @@ class Simulation:
             self.plant.tip_c, out.temp1_cc / 100.0, out.target_cc / 100.0, out.alarm, out.fault,
             self.plant.gas_used_g, out.beep, hal.tone_hz, int(hal.led_on), out.duty,
             int(self.plant.contact), out.applications, out.end_reason, int(out.master),
-            int(hal.master_open), out.temp2_cc / 100.0))
+            int(hal.master_open), out.temp2_cc / 100.0, self.app.pen.profile.name,
+            self.app.pen.session))
 
     def _summary(self):
         pen = self.app.pen
@@ -229,6 +246,8 @@ class Simulation:
             "reboots": self.reboots,
             "hardware_events": self.hardware,
             "boots": self.boots,
+            "sessions": self.sessions,
+            "profile_changes": self.profile_changes,
         }
 
 

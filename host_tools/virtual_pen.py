@@ -20,6 +20,7 @@ import errno
 import os
 import pty
 import select
+import shutil
 import signal
 import subprocess
 import sys
@@ -27,6 +28,11 @@ import tty
 from pathlib import Path
 
 BRIDGE = Path(__file__).with_name("virtual_pen_bridge.mjs")
+ROOT = BRIDGE.parent.parent
+# The MicroPython WebAssembly port, which `npm ci` (and `make test`) installs; Node
+# resolves it from the bridge's folder upwards, as from tests/mpy/run.mjs.
+MICROPYTHON_NPM = Path("node_modules", "@micropython", "micropython-webassembly-pyscript")
+SETUP = "run `make test` once, or `npm ci` in %s"
 _PR_SET_PDEATHSIG = 1
 _CHUNK = 4096
 
@@ -144,6 +150,20 @@ def _write_all(fd, data):
                 raise
 
 
+def node_problem(node="node", root=None):
+    """What stops Node from running MicroPython here, with what to run, or None.
+    For the commands that need it (virtual-pen, bench), before they start."""
+    root = Path(root or ROOT)
+    setup = SETUP % root
+    if shutil.which(node) is None:
+        return ("needs Node.js (%s not found%s): install Node 20 or later, then %s"
+                % (node, "" if os.sep in node else " on PATH", setup))
+    if not (root / MICROPYTHON_NPM / "package.json").is_file():
+        return ("needs the MicroPython WebAssembly port from npm (%s is missing): %s"
+                % (root / MICROPYTHON_NPM, setup))
+    return None
+
+
 def _exit_on_signal(signum, frame):
     raise SystemExit(128 + signum)
 
@@ -153,6 +173,10 @@ def add_arguments(p):
 
 
 def run(args):
+    problem = node_problem(args.node)
+    if problem:
+        print("cryopen virtual-pen: %s" % problem, file=sys.stderr)
+        return 2
     for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
         signal.signal(sig, _exit_on_signal)
     try:

@@ -65,6 +65,7 @@ THERMISTOR2_PIN = const(4)
 BATTERY_PIN = const(2)
 TRIGGER_PIN = const(14)
 RESET_PIN = const(15)
+MODE_PIN = const(11)  # the mode button: profile (short press), new session (2 s hold)
 BUZZER_PIN = const(16)
 LED_PIN = const(17)
 

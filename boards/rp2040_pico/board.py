@@ -66,6 +66,7 @@ THERMISTOR2_PIN = const(27)
 BATTERY_PIN = const(29)
 TRIGGER_PIN = const(14)
 RESET_PIN = const(13)
+MODE_PIN = const(12)  # the mode button: profile (short press), new session (2 s hold)
 BUZZER_PIN = const(16)
 LED_PIN = const(25)  # the on-board LED (Pico, not Pico W)
 

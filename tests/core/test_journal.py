@@ -93,7 +93,7 @@ def test_a_new_session_is_recorded():
     w.run_ms(6000)
     assert is_state(w.rig.out, "DONE")
     w.drain()
-    assert w.rig.pen.reset(w.rig.t)
+    assert w.rig.pen.new_session(w.rig.t)
     w.tick()
     items = w.drain()
     [session] = records(items, "session")

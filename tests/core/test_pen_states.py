@@ -1,5 +1,5 @@
 """The pen's state machine: dead-man trigger, cutoffs, lockout, session and reset."""
-from firmware import alarms, limits, states
+from firmware import signals, alarms, limits, states
 from firmware.compat import TICKS_PERIOD
 from tests.core.pen_rig import Rig, is_state, profile, flows
 
@@ -84,7 +84,7 @@ def test_hold_time_counts_from_reaching_target():
     assert rig.pen.sup.rest_end_ms - rig.prof.rest_ms - rig.pen.target_ms >= rig.prof.hold_ms
 
 
-def test_cycles_end_the_session_until_a_deliberate_reset():
+def test_cycles_end_the_session_until_a_new_session_is_asked_for():
     rig = Rig(profile("aftercare", contact_s=3, rest_s=5, cycles=2))
     for _ in range(2):
         assert rig.press().valve  # both applications of the session run
@@ -93,10 +93,48 @@ def test_cycles_end_the_session_until_a_deliberate_reset():
         rig.run_ms(5100)
     assert is_state(rig.out, "DONE")
     assert not flows(rig.press())
+    assert rig.out.beep == signals.BEEP_REFUSED  # the refused press sounds
     rig.release()
-    assert rig.pen.reset(rig.t)
-    rig.run_ms(100)
+    assert rig.pen.reset(rig.t) is False  # reset has one job: faults
+    assert is_state(rig.tick(), "DONE")
+    assert rig.pen.new_session(rig.t)  # the mode button's long press
+    assert is_state(rig.tick(), "IDLE") and rig.pen.session == 2
+    assert rig.pen.sup.applications == 0
     assert rig.press().valve
+
+
+def test_a_new_session_is_refused_during_a_rest_and_while_treating():
+    rig = Rig(profile("aftercare", contact_s=3, rest_s=5, cycles=2))
+    rig.press()
+    assert rig.pen.new_session(rig.t) is False  # treating
+    rig.run_ms(500)
+    rig.release()
+    assert rig.pen.new_session(rig.t) is False  # resting
+    assert rig.tick().beep == signals.BEEP_REFUSED
+    assert rig.pen.session == 1 and rig.pen.sup.applications == 1
+
+
+def test_the_tick_that_starts_a_session_starts_no_application():
+    rig = Rig(profile("aftercare"))
+    assert rig.pen.new_session(rig.t)
+    assert not rig.press().valve  # the journal stores the new session first
+    rig.release()
+    assert rig.press().valve
+
+
+def test_the_mode_button_steps_through_the_enabled_profiles_in_idle_only():
+    short = profile("short")
+    after = profile("aftercare")
+    rig = Rig(after)
+    rig.pen.offer((after, short), 0)
+    assert rig.pen.next_profile(rig.t) and rig.pen.profile is short
+    assert rig.tick().target_cc == short.target_cc
+    rig.press()
+    assert rig.pen.next_profile(rig.t) is False and rig.pen.profile is short  # treating
+    rig.run_ms(300)
+    rig.release()
+    assert rig.pen.next_profile(rig.t) is False  # resting
+    assert rig.pen.profile is short
 
 
 def test_session_cap_ends_the_session_at_exactly_the_cap():

@@ -52,9 +52,9 @@ BAD = [
     (changed(events=[{"t": 1.0, "fault": "thermistor_drift", "offset_c": 500}]),
      "offset_c = 500 is outside"),
     ('{"name": "n", "profile": "moderate", "duration_s": 5, "events": '
-     '[{"t": 1, "fault": "thermistor_drift", "offset_c": NaN}]}', "offset_c = nan is outside"),
+     '[{"t": 1, "fault": "thermistor_drift", "offset_c": NaN}]}', "events[0]: offset_c = NaN is not a finite number"),
     ('{"name": "n", "profile": "moderate", "duration_s": 5, "events": '
-     '[{"t": 1, "fault": "loop_hang", "for_s": NaN}]}', "for_s = nan is outside"),
+     '[{"t": 1, "fault": "loop_hang", "for_s": NaN}]}', "events[0]: for_s = NaN is not a finite number"),
     (changed(events=[{"t": 1.0, "fault": "thermistor_open", "offset_c": 1}]),
      "offset_c goes only with"),
     ("{not json", "not valid JSON"),

@@ -4,10 +4,19 @@ generated (valid) profiles. The invariants are checked on every tick.
 
 Each tick is drawn as one integer and decoded into its fields: one draw per
 tick keeps 10,000 sequences within the test budget. A failure prints the
-decoded sequence."""
-import os
+decoded sequence.
 
-from hypothesis import HealthCheck, given, note, settings, strategies as st
+Every run draws fresh sequences from a new seed, which `make test` prints at the
+end (TERMINAL_SUMMARY); CRYOPEN_SEED=N replays a run (pytest's --hypothesis-seed=N
+too). A failing sequence is kept in Hypothesis's example database under
+.hypothesis/ (ignored by git) and tried first in every later run until it passes.
+CRYOPEN_EXAMPLES sets the number of sequences (10,000)."""
+import os
+import random
+
+from hypothesis import HealthCheck, core as hypothesis_core, given, note, seed, settings, \
+    strategies as st
+from hypothesis.database import DirectoryBasedExampleDatabase
 
 from boards.sim import board
 from firmware import alarms, limits, pen as pen_mod, profiles, states, thermistor
@@ -15,6 +24,26 @@ from firmware.compat import TICKS_PERIOD
 from firmware.regulator import Regulator
 
 EXAMPLES = int(os.environ.get("CRYOPEN_EXAMPLES", "10000"))
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+DATABASE = os.path.join(ROOT, ".hypothesis", "examples")
+
+
+def _run_seed():
+    """CRYOPEN_SEED, else pytest's --hypothesis-seed, else a new one for this run."""
+    if os.environ.get("CRYOPEN_SEED"):
+        return int(os.environ["CRYOPEN_SEED"])
+    forced = getattr(hypothesis_core, "global_force_seed", None)
+    if forced is not None:
+        try:
+            return int(forced)
+        except (TypeError, ValueError):
+            pass
+    return random.SystemRandom().getrandbits(32)
+
+
+SEED = _run_seed()
+TERMINAL_SUMMARY = []
+_RUN = {"sequences": 0}
 THERM = thermistor.from_board(board)
 THERM2 = thermistor.from_board(board, True)
 
@@ -72,6 +101,7 @@ class Reference:
         self.prev_valve = False
         self.prev_state = states.BOOT
         self.pressed_entering_idle = False
+        self.new_session = False  # this tick starts a session: it starts no application
         self.alone_since = None  # when one valve alone opened (a proving step) ...
         self.alone_main = False  # ... and whether that valve is the main one
 
@@ -113,8 +143,13 @@ class Reference:
             assert out.backstop_ms <= p.contact_ms + limits.BACKSTOP_MARGIN_MS
         if out.state == states.FAULT:
             assert not out.valve and not out.master
-        self.pressed_entering_idle = (rising and out.state == states.IDLE
-                                      and self.prev_state != states.IDLE)
+        # A press that rose on a tick that could not start (the pen became IDLE, or a
+        # session began) stays pending while it is held and the pen waits.
+        waiting = out.state == states.IDLE and (self.prev_state != states.IDLE
+                                                or self.new_session)
+        self.pressed_entering_idle = trigger and waiting and (
+            rising or self.pressed_entering_idle)
+        self.new_session = False
         self.prev_state = out.state
         self.prev_trigger = trigger
         self.prev_valve = gas
@@ -142,12 +177,30 @@ def _reading(s, cc, valve):
     return s.raw, cc, False
 
 
-@settings(max_examples=EXAMPLES, deadline=None, derandomize=True, database=None,
-          suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
-@given(prof=_profile, codes=st.lists(st.integers(0, (1 << 32) - 1), min_size=12, max_size=40),
-       rate=st.integers(0, 8), start=st.sampled_from([0, TICKS_PERIOD - 2500]),
-       watchdog=st.sampled_from([False] * 9 + [True]))
-def test_valve_invariants_hold_on_every_tick(prof, codes, rate, start, watchdog):
+def test_valve_invariants_hold_on_every_tick():
+    try:
+        _sequences()
+    finally:  # printed after a failure too: the seed replays it
+        TERMINAL_SUMMARY.append(
+            "valve invariants: %d generated sequences, seed %d (replay: CRYOPEN_SEED=%d make "
+            "test); failing ones kept in %s" % (_RUN["sequences"], SEED, SEED,
+                                                os.path.relpath(DATABASE, ROOT)))
+
+
+# What one generated sequence is made of (tests/host/test_property_seed.py draws
+# from these too).
+SEQUENCE = dict(prof=_profile,
+                codes=st.lists(st.integers(0, (1 << 32) - 1), min_size=12, max_size=40),
+                rate=st.integers(0, 8), start=st.sampled_from([0, TICKS_PERIOD - 2500]),
+                watchdog=st.sampled_from([False] * 9 + [True]))
+SETTINGS = settings(max_examples=EXAMPLES, deadline=None,
+                    database=DirectoryBasedExampleDatabase(DATABASE),
+                    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+
+
+def check_sequence(prof, codes, rate, start, watchdog):
+    """Runs one generated sequence through the pen, checking the invariants on every tick."""
+    _RUN["sequences"] += 1
     steps = [Step(n, rate) for n in codes]
     note(repr(steps))
     reg = Regulator(board.REG_KP, board.REG_KI, board.REG_FF, board.VALVE_MIN_ON_MS,
@@ -159,9 +212,16 @@ def test_valve_invariants_hold_on_every_tick(prof, codes, rate, start, watchdog)
     for s in steps:
         ref.t = (ref.t + s.dt) % TICKS_PERIOD
         trigger = trigger != s.toggle
-        was_done = pen.state == states.DONE
-        if s.reset and pen.reset(ref.t) and was_done:
-            ref.open_in_session = 0  # a reset in DONE starts a new session
+        if s.reset:
+            pen.reset(ref.t)
+            if pen.new_session(ref.t):  # in IDLE or DONE: the counts start again next tick
+                ref.open_in_session = 0
+                ref.new_session = True
         raw, cc, input_fault = _reading(s, cc, ref.prev_valve)
         out = pen.tick(ref.t, raw, THERM2.raw_for(cc), trigger, s.hw)  # faults hit sensor 1
         ref.check(out, trigger, s.dt, input_fault or bool(s.hw & alarms.LATCHING_BITS))
+
+
+# The settings outermost: @seed alone turns the example database off, and here it
+# stays on (failing sequences first, then fresh ones from SEED).
+_sequences = SETTINGS(seed(SEED)(given(**SEQUENCE)(check_sequence)))
