@@ -172,12 +172,42 @@ def collect():
     }
 
 
-_TABLE = (("scenario", "%-20s", "scenario"), ("time_to_target_s", "%7s", "to tgt"),
-          ("physical_limit_s", "%7s", "limit"), ("time_ratio", "%6s", "ratio"),
-          ("overshoot_c", "%9s", "overshoot"), ("min_tip_c", "%8s", "min tip"),
-          ("floor_c", "%7s", "floor"), ("gas_g", "%7s", "gas g"),
-          ("gas_open_loop_g", "%9s", "open g"), ("gas_vs_open_loop", "%8s", "vs open"),
-          ("thermo_min_g", "%8s", "min g"), ("gas_vs_thermo_min", "%7s", "vs min"))
+# key, header (with its unit), width, decimals (None: text)
+_TABLE = (("scenario", "scenario", 20, None),
+          ("time_to_target_s", "to target s", 11, 2), ("physical_limit_s", "limit s", 7, 2),
+          ("time_ratio", "ratio", 5, 3), ("overshoot_c", "overshoot C", 11, 2),
+          ("min_tip_c", "min tip C", 9, 2), ("floor_c", "floor C", 7, 1),
+          ("gas_g", "gas g", 7, 4), ("gas_open_loop_g", "open loop g", 11, 4),
+          ("gas_vs_open_loop", "vs open", 7, 3), ("thermo_min_g", "min g", 7, 4),
+          ("gas_vs_thermo_min", "vs min", 6, 3))
+# MicroPython figures: key -> (label, unit, decimals)
+_MICROPYTHON = {"us_per_tick_treating": ("time per TREATING tick", "us", 1),
+                "heap_bytes_per_tick_treating": ("heap per TREATING tick", "bytes", 1),
+                "heap_after_start_bytes": ("heap after start-up", "bytes", 0),
+                "record_write_us": ("record write while IDLE", "us", 1),
+                "record_write_heap_bytes": ("record write heap", "bytes", 0),
+                "state_write_us": ("state write while IDLE", "us", 1),
+                "state_write_heap_bytes": ("state write heap", "bytes", 0)}
+
+
+def _cell(value, width, decimals):
+    if decimals is None or value is None:
+        return ("%-" + str(width) + "s") % ("-" if value is None else value)
+    return "%*.*f" % (width, decimals, value)
+
+
+def table(figures):
+    """The bench as text: every figure with its unit and a fixed number of decimals."""
+    lines = [" ".join(("%-*s" if d is None else "%*s") % (w, h) for _, h, w, d in _TABLE)]
+    for row in figures["reference"]:
+        lines.append(" ".join(_cell(row[k], w, d) for k, _, w, d in _TABLE))
+    lines.append("CPython simulation: %.1f x real time (median of %d runs)"
+                 % (figures["cpython_sim_speed_x"], RUNS))
+    for key, value in figures["micropython"].items():
+        label, unit, decimals = _MICROPYTHON.get(key, (key.replace("_", " "), "", 1))
+        lines.append("MicroPython %s: %.*f %s" % (label, decimals, value, unit))
+    lines.append(".mpy total: %d bytes" % figures["mpy_total_bytes"])
+    return lines
 
 
 def run(args):
@@ -195,12 +225,6 @@ def run(args):
     if args.json:
         print(json.dumps(figures, indent=2))
         return 0
-    print(" ".join(fmt % head for _, fmt, head in _TABLE))
-    for row in figures["reference"]:
-        print(" ".join(fmt % row[key] for key, fmt, _ in _TABLE))
-    mp = figures["micropython"]
-    print("CPython simulation: %.0f x real time (median of %d)" % (figures["cpython_sim_speed_x"], RUNS))
-    for key, value in mp.items():
-        print("MicroPython %s: %s" % (key.replace("_", " "), value))
-    print(".mpy total: %d bytes" % figures["mpy_total_bytes"])
+    for line in table(figures):
+        print(line)
     return 0

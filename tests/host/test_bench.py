@@ -37,3 +37,18 @@ def test_bench_json_has_every_figure(capsys):
     assert figures["cpython_sim_speed_x"] > 0
     assert figures["mpy_total_bytes"] > 0
     assert [r["profile"] for r in figures["reference"]] == ["moderate", "ftf", "aftercare"]
+
+
+def test_the_bench_table_has_units_and_fixed_decimals():
+    figures = {"reference": list(FIGURES.values()), "cpython_sim_speed_x": 947.3,
+               "micropython": {"us_per_tick_treating": 55.4, "heap_after_start_bytes": 35088},
+               "mpy_total_bytes": 21412}
+    lines = bench.table(figures)
+    assert "to target s" in lines[0] and "overshoot C" in lines[0] and "gas g" in lines[0]
+    for row in lines[1:1 + len(FIGURES)]:
+        cells = row[20:].split()
+        decimals = [len(c.split(".")[1]) if "." in c else 0 for c in cells]
+        assert decimals == [d for _, _, _, d in bench._TABLE[1:]], row
+    assert lines[-4] == "CPython simulation: 947.3 x real time (median of 5 runs)"
+    assert lines[-3] == "MicroPython time per TREATING tick: 55.4 us"
+    assert lines[-2] == "MicroPython heap after start-up: 35088 bytes"
