@@ -54,5 +54,10 @@ WDT_MAX_MS = const(8388)  # RP2040 hardware maximum
 VALVE_MIN_PULSE_MS = const(10)
 VALVE_MAX_PULSE_MS = const(200)
 
+# A stray tap: released this soon, with the tip never this much below where it
+# started, cooled no tissue; it owes no rest and is not an application.
+STRAY_TAP_MS = const(500)
+STRAY_DROP_CC = const(200)
+
 # Tip counts as at target within this band; the hold time starts there.
 AT_TARGET_CC = const(100)

@@ -254,13 +254,25 @@ class Pen:
         return ticks_diff(now_ms, self.target_ms) >= p.hold_ms
 
     def _end(self, now_ms, reason):
+        self.armed = False
+        if reason == states.END_RELEASED and self._stray_tap(now_ms):
+            # It cooled nothing: no rest owed, not one of the session's applications;
+            # its valve-open time still counts (docs/DESIGN.md, "Stray taps").
+            self.out.end_reason = states.END_TAP
+            self.sup.applications -= 1
+            self.state = states.IDLE
+            return
         self.out.end_reason = reason
         self.sup.end(now_ms)
-        self.armed = False
         if reason == states.END_FAULT:
             return
         self.state = states.DONE if reason == states.END_SESSION else states.LOCKOUT
         self._prove_after(now_ms)
+
+    def _stray_tap(self, now_ms):
+        st = self.stats
+        return (ticks_diff(now_ms, st.start_ms) < limits.STRAY_TAP_MS
+                and st.min_cc > st.start_cc - limits.STRAY_DROP_CC)
 
     # --- valve proving ------------------------------------------------------------
     def _prove_after(self, now_ms):

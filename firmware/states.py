@@ -17,5 +17,6 @@ END_COMPLETE = const(2)  # the profile's hold time at target has run
 END_CONTACT = const(3)  # hard contact-time cutoff
 END_SESSION = const(4)  # session cap on valve-open time spent
 END_FAULT = const(5)
+END_TAP = const(6)  # released before the tip cooled: a stray tap, no application
 
-END_NAMES = ("", "released", "complete", "contact_limit", "session_cap", "fault")
+END_NAMES = ("", "released", "complete", "contact_limit", "session_cap", "fault", "tap")

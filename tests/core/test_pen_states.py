@@ -277,3 +277,34 @@ def test_a_board_outside_the_limits_is_refused():
         assert "VALVE_MIN_ON_MS" in str(e)
     else:
         assert False, "a 9 ms valve pulse was accepted"
+
+
+def test_a_stray_tap_owes_no_rest_and_is_no_application():
+    rig = Rig(profile("moderate"))
+    rig.ramp = (10, 0)  # 0.1 C per tick while gas flows: a tap cools the tip by < 2 C
+    rig.press()
+    rig.run_ms(100)
+    out = rig.release()
+    assert states.END_NAMES[out.end_reason] == "tap" and is_state(out, "IDLE")
+    assert rig.pen.sup.applications == 0 and rig.pen.sup.open_ms > 0
+    rig.tick()
+    assert rig.press().valve  # no rest owed
+
+
+def test_a_short_press_that_cooled_the_tip_is_an_application_with_its_rest():
+    rig = Rig(profile("moderate"))
+    rig.ramp = (50, 0)  # 0.5 C per tick: 2 C within 40 ms
+    rig.press()
+    rig.run_ms(100)
+    out = rig.release()
+    assert states.END_NAMES[out.end_reason] == "released" and is_state(out, "LOCKOUT")
+    assert rig.pen.sup.applications == 1
+
+
+def test_a_long_press_that_barely_cooled_is_an_application():
+    rig = Rig(profile("moderate"))
+    rig.ramp = (1, 0)
+    rig.press()
+    rig.run_ms(600)  # past STRAY_TAP_MS
+    out = rig.release()
+    assert states.END_NAMES[out.end_reason] == "released" and is_state(out, "LOCKOUT")

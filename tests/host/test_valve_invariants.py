@@ -120,7 +120,10 @@ class Reference:
             self.app_start = self.t
         elif out.state != states.TREATING:
             if self.app_start is not None:
-                self.last_end = self.t
+                if out.end_reason == states.END_TAP:  # owes no rest: only a short one
+                    assert (self.t - self.app_start) % TICKS_PERIOD < limits.STRAY_TAP_MS
+                else:
+                    self.last_end = self.t
             self.app_start = None
         gas = out.valve and out.master
         if out.valve != out.master and out.state != states.TREATING:
