@@ -11,6 +11,7 @@ end (TERMINAL_SUMMARY); CRYOPEN_SEED=N replays a run (pytest's --hypothesis-seed
 too). A failing sequence is kept in Hypothesis's example database under
 .hypothesis/ (ignored by git) and tried first in every later run until it passes.
 CRYOPEN_EXAMPLES sets the number of sequences (10,000)."""
+import functools
 import os
 import random
 
@@ -46,6 +47,10 @@ TERMINAL_SUMMARY = []
 _RUN = {"sequences": 0}
 THERM = thermistor.from_board(board)
 THERM2 = thermistor.from_board(board, True)
+# The readings at a tip temperature, computed once each: the float conversion is the
+# test's own cost, not the pen's, and 10,000 sequences repeat the same temperatures.
+RAW1 = functools.lru_cache(maxsize=None)(THERM.raw_for)
+RAW2 = functools.lru_cache(maxsize=None)(THERM2.raw_for)
 
 _profile = st.builds(
     lambda contact, hold_frac, rest, session_x, cycles, target, gap: profiles.load({
@@ -168,7 +173,7 @@ def _reading(s, cc, valve):
         aim, tau = (-8800, 2000) if valve else (3200, 20000)
         cc += s.delta * step // 400 + (aim - cc) * settle // tau
         cc = max(-9000, min(4500, cc))
-        return THERM.raw_for(cc), cc, False
+        return RAW1(cc), cc, False
     if s.kind == "open":
         return 65535, cc, True
     if s.kind == "short":
@@ -176,7 +181,7 @@ def _reading(s, cc, valve):
     if s.kind == "stale":
         return -1, cc, False
     if s.kind == "jump":
-        return THERM.raw_for(max(-9000, cc - 2000)), cc, False
+        return RAW1(max(-9000, cc - 2000)), cc, False
     return s.raw, cc, False
 
 
@@ -223,7 +228,7 @@ def check_sequence(prof, codes, rate, start, watchdog):
                 ref.open_in_session = 0
                 ref.new_session = True
         raw, cc, input_fault = _reading(s, cc, ref.prev_valve)
-        out = pen.tick(ref.t, raw, THERM2.raw_for(cc), trigger, s.hw)  # faults hit sensor 1
+        out = pen.tick(ref.t, raw, RAW2(cc), trigger, s.hw)  # faults hit sensor 1
         ref.check(out, trigger, s.dt, input_fault or bool(s.hw & alarms.LATCHING_BITS))
 
 
