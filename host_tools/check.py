@@ -44,6 +44,13 @@ def add_arguments(parser):
 
 
 def run(args):
+    import importlib.util
+    import sys
+
+    if importlib.util.find_spec("mypy") is None:  # `make sim` installs no test tools
+        print("cryopen check: the type check needs mypy: run `make test` once, or "
+              "`.venv/bin/pip install -e '.[test]'`", file=sys.stderr)
+        return 2
     results = [check_compile(), check_subset()]
     results += [check_types(name) for name in device_boards()]
     ok = all(results)

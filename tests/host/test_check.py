@@ -60,3 +60,15 @@ def test_type_check_catches_a_wrong_machine_call(tmp_path):
     assert status == 1
     assert 'Unexpected keyword argument "periodd"' in report
     assert '"ADC" has no attribute "read_uv"' in report  # esp32 only
+
+
+def test_check_without_mypy_says_what_to_run(mocker, capsys):
+    import importlib.util
+
+    from host_tools import cli
+
+    real = importlib.util.find_spec
+    mocker.patch.object(importlib.util, "find_spec",
+                        side_effect=lambda name, *a: None if name == "mypy" else real(name, *a))
+    assert cli.main(["check"]) == 2
+    assert "run `make test` once" in capsys.readouterr().err
