@@ -10,7 +10,6 @@ class AppStats:
 
     def start(self, now_ms, cc, session_open_ms):
         self.start_ms = now_ms
-        self.start_cc = cc
         self.min_cc = cc
         self._sum_cc = 0  # at most 4,500 ticks of 100 C: a small int
         self._ticks = 0

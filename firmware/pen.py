@@ -69,6 +69,7 @@ class Pen:
         self.choices = (profile,)  # the enabled profiles the mode button steps through
         self.choice = 0
         self._session_asked = False
+        self.ready_cc = 0  # the tip when the pen last became ready (IDLE)
         self.refused_ms = now_ms
         self._refusing = False
         self.exceptions = 0
@@ -196,6 +197,8 @@ class Pen:
                 self.session += 1
                 self.state = states.IDLE
                 was = states.DONE  # a tick that starts a session starts no application
+        if self.state == states.IDLE and was != states.IDLE and was != states.TREATING:
+            self.ready_cc = sup.cc  # rested: the baseline stray taps are measured from
         settled = self.state == states.IDLE and was == states.IDLE
         if settled and trigger and self.armed and sup.may_start(now_ms):
             self._start(now_ms)
@@ -270,9 +273,12 @@ class Pen:
         self._prove_after(now_ms)
 
     def _stray_tap(self, now_ms):
+        """Short, and the tip never STRAY_DROP_CC below where it was when the pen
+        became ready: measured from there, not from the tap's own start, so that taps
+        in a row cannot add up to a freeze that owes no rest."""
         st = self.stats
         return (ticks_diff(now_ms, st.start_ms) < limits.STRAY_TAP_MS
-                and st.min_cc > st.start_cc - limits.STRAY_DROP_CC)
+                and st.min_cc > self.ready_cc - limits.STRAY_DROP_CC)
 
     # --- valve proving ------------------------------------------------------------
     def _prove_after(self, now_ms):

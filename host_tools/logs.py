@@ -12,7 +12,7 @@ import math
 import sys
 
 from firmware import alarms, states
-from host_tools import outputs
+from host_tools import outputs, text_file
 
 _TEXT = {row[1]: (alarms.PRIORITY_NAMES[row[3]], row[5]) for row in alarms.TABLE}
 # (valve_cmd, valve_open) pairs where the physical valve differs from the command
@@ -81,19 +81,9 @@ def _check_row(path, line, row, prev_t):
 def read(path):
     """The rows of the trace at path as dicts of strings, checked; TraceError with a
     message naming the file and where otherwise."""
-    try:
-        with open(path, "rb") as f:
-            data = f.read()
-    except OSError as e:
-        raise TraceError("cannot read %s: %s" % (path, e.strerror or e))
-    if not data.strip():
-        raise TraceError("%s is empty: nothing to read (a trace from `cryopen simulate "
-                         "--trace` has a header and one row per tick)" % path)
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError as e:
-        raise TraceError("%s line %d: byte 0x%02x is not text: not a trace"
-                         % (path, data.count(b"\n", 0, e.start) + 1, data[e.start]))
+    text = text_file.decode(path, text_file.read_bytes(path, TraceError), TraceError,
+                            "nothing to read (a trace from `cryopen simulate --trace` has a "
+                            "header and one row per tick)", "text: not a trace")
     reader = csv.reader(io.StringIO(text, newline=""), strict=True)
     rows = []
     prev_t = None

@@ -26,6 +26,7 @@ import sys
 from firmware import config, profiles
 from hal.fake import FAULTS, HANG_PYTHON, HANG_WHERE, SENSOR_FAULTS
 from hal.plant import checked_params
+from host_tools import text_file
 
 HOST_FAULTS = ("loop_hang",)  # the main loop is not called; hardware still acts
 MAX_DURATION_S = 3600
@@ -281,15 +282,9 @@ def _deepest(text, limit=200):
 def parse(path, data):
     """The JSON document in data (bytes read from path); ScenarioError naming the
     line where it is not UTF-8 or not JSON."""
-    if not data.strip():
-        raise ScenarioError("%s is empty: a scenario is a JSON object (README, "
-                            "\"Scenario files\")" % path)
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError as e:
-        line = data.count(b"\n", 0, e.start) + 1
-        raise ScenarioError("%s line %d: byte 0x%02x is not UTF-8 text: a scenario is a JSON "
-                            "text file" % (path, line, data[e.start]))
+    text = text_file.decode(path, data, ScenarioError,
+                            "a scenario is a JSON object (README, \"Scenario files\")",
+                            "UTF-8 text: a scenario is a JSON text file")
     try:
         return json.loads(text)
     except json.JSONDecodeError as e:
@@ -307,12 +302,7 @@ def parse(path, data):
 def load(path):
     """The checked Scenario in the file at path; ScenarioError naming the file and
     where in it otherwise."""
-    try:
-        with open(path, "rb") as f:
-            data = f.read()
-    except OSError as e:
-        raise ScenarioError("cannot read %s: %s" % (path, e.strerror or e))
-    d = parse(path, data)
+    d = parse(path, text_file.read_bytes(path, ScenarioError))
     try:
         return from_dict(d)
     except ScenarioError as e:

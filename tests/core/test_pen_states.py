@@ -308,3 +308,17 @@ def test_a_long_press_that_barely_cooled_is_an_application():
     rig.run_ms(600)  # past STRAY_TAP_MS
     out = rig.release()
     assert states.END_NAMES[out.end_reason] == "released" and is_state(out, "LOCKOUT")
+
+
+def test_stray_taps_in_a_row_cannot_add_up_to_a_freeze_without_rest():
+    rig = Rig(profile("moderate"))
+    rig.ramp = (10, 0)  # 0.1 C per tick while gas flows, no warming in between
+    ends = []
+    for _ in range(4):
+        rig.press()
+        rig.run_ms(80)  # about 0.8 C each
+        ends.append(states.END_NAMES[rig.release().end_reason])
+        rig.tick()
+    assert ends[0] == ends[1] == "tap"
+    assert "released" in ends  # once 2 C below the rested tip, it is an application
+    assert rig.pen.sup.applications == 1 and is_state(rig.out, "LOCKOUT")
