@@ -57,7 +57,7 @@ mutation: $(TEST_STAMP)
 	find . -name __pycache__ -not -path "./.venv/*" -prune -exec rm -rf {} +
 	-PYTHONDONTWRITEBYTECODE=1 CRYOPEN_EXAMPLES=1000 $(BIN)/mutmut run --paths-to-mutate $(MUTATE) \
 		--runner "$(BIN)/python -m pytest -x -q -p no:cacheprovider $(MUTATION_TESTS)"
-	$(BIN)/python -m host_tools.mutation_report
+	$(BIN)/python -m host_tools.quality.mutation_report
 
 clean:
 	rm -rf $(VENV) node_modules out

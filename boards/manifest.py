@@ -1,5 +1,5 @@
 # Freezes the pen into a MicroPython build. Each board's manifest.py includes this
-# with board=<its folder>. Device modules only (no hal/fake.py or hal/plant.py);
+# with board=<its folder>. Device modules only (no hal/fake.py);
 # opt=3 drops asserts and line numbers: device code refuses bad input by raising.
 package("firmware", base_path="..", opt=3)
 package("hal", files=("__init__.py", "machine_hal.py", "boot.py", "integrity.py", "storage.py"),

@@ -8,13 +8,13 @@ import sys
 
 # name, module, one-line help
 COMMANDS = (
-    ("simulate", "host_tools.simulate", "run the firmware core against the physical model"),
-    ("profiles", "host_tools.profiles_cmd", "list the treatment profiles and their limits"),
-    ("logs", "host_tools.logs", "read a trace as an event log"),
-    ("bench", "host_tools.bench", "measure the loop against physics, the open loop and the clock"),
-    ("virtual-pen", "host_tools.virtual_pen", "serve a MicroPython pen on a pseudo-terminal"),
-    ("deploy", "host_tools.deploy", "copy the firmware to a pen and check it by hash"),
-    ("check", "host_tools.check", "compile, subset-check and type-check the device code"),
+    ("simulate", "host_tools.sim.simulate", "run the firmware core against the physical model"),
+    ("profiles", "host_tools.sim.profiles_cmd", "list the treatment profiles and their limits"),
+    ("logs", "host_tools.reports.logs", "read a trace as an event log"),
+    ("bench", "host_tools.quality.bench", "measure the loop against physics, the open loop and the clock"),
+    ("virtual-pen", "host_tools.pens.virtual_pen", "serve a MicroPython pen on a pseudo-terminal"),
+    ("deploy", "host_tools.pens.deploy", "copy the firmware to a pen and check it by hash"),
+    ("check", "host_tools.quality.check", "compile, subset-check and type-check the device code"),
 )
 
 

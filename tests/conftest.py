@@ -53,7 +53,7 @@ def pytest_runtest_logreport(report):
 
 
 def pytest_sessionfinish(session, exitstatus):
-    from host_tools import safety_doc
+    from host_tools.quality import safety_doc
 
     with open(safety_doc.DOC) as f:
         named = safety_doc.named_tests(f.read())

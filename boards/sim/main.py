@@ -2,7 +2,7 @@
 # machine.reset(): the device's gate (hal.boot.gate: service mode, then the
 # integrity check of the deployed files, and the alarm when they fail it) on the
 # virtual pen's reset button and buzzer. The virtual pen's `machine` comes from
-# host_tools/virtual_pen_bridge.mjs, with the pins named as a board's pins.csv
+# host_tools/pens/virtual_pen_bridge.mjs, with the pins named as a board's pins.csv
 # names them. A pen that passes the gate says so and leaves the REPL to the tests,
 # which drive the pen's loop on hal.fake.
 import time

@@ -3,7 +3,8 @@ and reads back the summary and the trace."""
 import json
 import os
 
-from host_tools import cli, outputs
+from host_tools import cli
+from host_tools.sim import outputs
 
 SCENARIOS = os.path.join(os.path.dirname(__file__), "..", "scenarios")
 

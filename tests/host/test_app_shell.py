@@ -69,7 +69,7 @@ def test_a_hal_that_raises_closes_the_valves_once_per_tick_even_with_no_clock(mo
 
 
 def test_flash_writes_happen_only_with_both_valves_closed(mocker):
-    from host_tools import scenario, simulator
+    from host_tools.sim import scenario, simulator
 
     doc = {"name": "writes", "profile": "aftercare", "duration_s": 40, "events": [
         {"t": 1.0, "trigger": True}, {"t": 4.0, "trigger": False},

@@ -10,7 +10,9 @@ import sys
 import pytest
 
 from firmware import profiles
-from host_tools import cli, logs, outputs
+from host_tools import cli
+from host_tools.reports import logs
+from host_tools.sim import outputs
 from tests.host.scenario_run import SCENARIOS, simulate
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -390,7 +392,7 @@ def test_an_output_at_a_directory_or_under_a_file_is_refused(tmp_path, capsys, o
 
 
 def test_an_unforeseen_error_is_a_message_and_status_2(capsys, monkeypatch):
-    from host_tools import profiles_cmd
+    from host_tools.sim import profiles_cmd
 
     def broken(args):
         raise KeyError("surprise")
@@ -407,7 +409,7 @@ def test_an_unforeseen_error_is_a_message_and_status_2(capsys, monkeypatch):
 
 
 def test_a_missing_python_package_says_what_to_install(capsys, monkeypatch):
-    from host_tools import profiles_cmd
+    from host_tools.sim import profiles_cmd
 
     def needs(args):
         raise ModuleNotFoundError("No module named 'mypy'", name="mypy")

@@ -5,7 +5,8 @@ import json
 
 import pytest
 
-from host_tools import bench, cli
+from host_tools import cli
+from host_tools.quality import bench
 
 FIGURES = {doc["name"]: bench.reference_figures(doc) for doc in bench.REFERENCE}
 

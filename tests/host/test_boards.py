@@ -8,8 +8,8 @@ from boards.esp32s3_devkit import board as esp32s3
 from boards.rp2040_pico import board as pico
 from boards.sim import board as sim
 from firmware import limits
-from host_tools.check import stub_requirements
-from host_tools.device_files import ROOT, UnknownBoard, device_files
+from host_tools.quality.check import stub_requirements
+from host_tools.pens.device_files import ROOT, UnknownBoard, device_files
 
 DEVICE_BOARDS = {"rp2040_pico": pico, "esp32s3_devkit": esp32s3}
 # The same tip, divider, valve and regulator on every pen: the simulator's values
@@ -72,7 +72,7 @@ def test_device_files_of_a_real_board(name):
 def test_device_files_of_the_virtual_pen():
     dests = [d for _, d in device_files("sim")]
     assert "hal/fake.py" in dests and "boards/sim/board.py" in dests
-    assert not {"hal/machine_hal.py", "hal/plant.py"} & set(dests)
+    assert not {"hal/machine_hal.py"} & set(dests)
     assert dict((d, s) for s, d in device_files("sim"))["main.py"] == str(ROOT / "boards" / "sim"
                                                                           / "main.py")
 

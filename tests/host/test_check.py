@@ -1,7 +1,8 @@
 """`cryopen check` passes on the repository, and each of its checks can fail."""
 import re
 
-from host_tools import check, cli
+from host_tools import cli
+from host_tools.quality import check
 
 
 def test_cryopen_check_passes(capsys):

@@ -4,7 +4,8 @@ which profiles it offers. Through the public scenario format."""
 import json
 
 from firmware import signals
-from host_tools import cli, scenario, simulator
+from host_tools import cli
+from host_tools.sim import scenario, simulator
 
 COLUMNS = simulator.TRACE_COLUMNS
 CONFIG = {"profiles": ["aftercare", "short"], "start": "aftercare"}

@@ -9,7 +9,8 @@ import types
 
 import pytest
 
-from host_tools import cli, deploy
+from host_tools import cli
+from host_tools.pens import deploy
 
 
 def port(device, vid=0x2E8A, pid=0x0005, serial="E6614103E7", maker="MicroPython",

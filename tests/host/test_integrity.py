@@ -17,7 +17,7 @@ from hypothesis import HealthCheck, given, settings, strategies as st
 from boards.sim import board as sim
 from firmware import alarms, signals
 from hal import boot as boot_mod, integrity
-from host_tools.deploy import manifest_text
+from host_tools.pens.deploy import manifest_text
 
 FILES = {
     "main.py": b"from hal.boot import boot\nboot(board)\n",

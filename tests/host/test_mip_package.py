@@ -3,8 +3,8 @@ import os
 
 import pytest
 
-from host_tools import mip_package
-from host_tools.device_files import device_files
+from host_tools.pens import mip_package
+from host_tools.pens.device_files import device_files
 
 BOARDS = ("rp2040_pico", "esp32s3_devkit")
 

@@ -11,7 +11,6 @@ ROOT = Path(__file__).resolve().parents[2]
 SOURCES = sorted(p.relative_to(ROOT).as_posix()
                  for package in ("firmware", "hal", "boards")
                  for p in (ROOT / package).rglob("*.py"))
-HOST_ONLY = {"hal/plant.py"}  # the physical model: never on the device, but it must still compile
 
 # Standard modules MicroPython does not have, and packages that exist on the host only.
 MISSING_ON_DEVICE = frozenset({
@@ -58,11 +57,15 @@ def test_compiles_with_mpy_cross(rel, tmp_path):
 def test_device_modules_import_nothing_micropython_lacks():
     offending = {}
     for rel in SOURCES:
-        if rel not in HOST_ONLY:
-            missing = imported_modules(ROOT / rel) & MISSING_ON_DEVICE
-            if missing:
-                offending[rel] = sorted(missing)
+        missing = imported_modules(ROOT / rel) & MISSING_ON_DEVICE
+        if missing:
+            offending[rel] = sorted(missing)
     assert offending == {}
+
+
+def test_the_device_side_imports_no_host_code():
+    """The dependency runs one way: host tools import the firmware, never the reverse."""
+    assert {rel for rel in SOURCES if "host_tools" in imported_modules(ROOT / rel)} == set()
 
 
 def test_the_import_check_sees_nested_imports(tmp_path):

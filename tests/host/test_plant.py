@@ -1,11 +1,11 @@
-"""The physical model of the pen (hal/plant.py) against the figures it is built on:
+"""The physical model of the pen (host_tools/sim/plant.py) against the figures it is built on:
 the CoolProp enthalpy table in SOURCES.md and the timing targets in docs/PLANT.md."""
 import os
 
 import pytest
 
-from hal import plant
-from hal.plant import Plant, enthalpy_j_per_g
+from host_tools.sim import plant
+from host_tools.sim.plant import Plant, enthalpy_j_per_g
 
 DT_S = 0.01  # the simulator's tick
 DOC = os.path.join(os.path.dirname(__file__), "..", "..", "docs", "PLANT.md")

@@ -12,8 +12,8 @@ import pytest
 
 from boards.esp32s3_devkit import board as esp32s3
 from boards.rp2040_pico import board as pico
-from host_tools.check import stubs_dir
-from host_tools.device_files import ROOT
+from host_tools.quality.check import stubs_dir
+from host_tools.pens.device_files import ROOT
 from tests.host import machine_esp32, machine_fake, machine_rp2
 
 DOC = ROOT / "docs" / "PORTS.md"

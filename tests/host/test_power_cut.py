@@ -36,7 +36,7 @@ from firmware import profiles, record, startup, store
 from firmware.journal import RECORD, STATE
 from hal import storage as storage_mod
 from hal.storage import Storage
-from host_tools.flash_image import BLOCK_SIZE, LfsFs
+from host_tools.pens.flash_image import BLOCK_SIZE, LfsFs
 from littlefs import LittleFS, UserContext
 from littlefs.errors import LittleFSError
 

@@ -4,7 +4,8 @@ import csv
 import json
 
 from firmware import alarms, profiles
-from host_tools import cli, scenario, simulator
+from host_tools import cli
+from host_tools.sim import scenario, simulator
 
 COLUMNS = simulator.TRACE_COLUMNS
 
@@ -85,7 +86,7 @@ def test_flash_image_carries_the_session_across_two_runs(tmp_path, capsys):
 
 
 def test_a_damaged_state_rests_before_the_first_application(tmp_path):
-    from host_tools import flash_image
+    from host_tools.pens import flash_image
 
     lfs, ctx = flash_image.new_image()
     for name in ("state0.bin", "state1.bin"):

@@ -23,8 +23,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
 from firmware import limits, profiles
-from hal.plant import PARAMS
-from host_tools import cli, flash_image, logs, record_log, scenario
+from host_tools.sim.plant import PARAMS
+from host_tools import cli
+from host_tools.pens import flash_image
+from host_tools.reports import logs, record_log
+from host_tools.sim import scenario
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 SCENARIO_FILES = sorted(glob.glob(os.path.join(ROOT, "tests", "scenarios", "*.json")))

@@ -3,7 +3,7 @@ import json
 import os
 import re
 
-from host_tools import scenario, simulator
+from host_tools.sim import scenario, simulator
 from tests.host.scenario_run import simulate
 
 with open(os.path.join(os.path.dirname(__file__), "..", "..", "README.md")) as f:
@@ -33,3 +33,28 @@ def test_the_scenario_example_is_a_valid_scenario():
     assert [e.action for e in sc.events] == ["trigger", "fault", "clear", "trigger", "reset",
                                              "contact", "tilted", "fault", "fault"]
     assert (sc.events[-2].where, sc.events[-1].sensor, sc.events[-1].offset_c) == ("c", 2, -10)
+
+
+def layout_rows():
+    """(folder, names in its row) for each row of the README's layout table."""
+    rows = re.findall(r"^\| `([a-z_/]+)/` \| (.*) \|$", section("## Layout"), re.M)
+    return [(folder, set(re.findall(r"`([a-z_]+\.(?:py|mjs))`", text))) for folder, text in rows]
+
+
+def test_the_layout_table_names_every_module_in_the_tree():
+    root = os.path.join(os.path.dirname(__file__), "..", "..")
+    rows = dict(layout_rows())
+    for folder in ("firmware", "hal", "host_tools", "host_tools/sim", "host_tools/pens",
+                   "host_tools/reports", "host_tools/quality"):
+        on_disk = {n for n in os.listdir(os.path.join(root, folder))
+                   if n.endswith((".py", ".mjs")) and n != "__init__.py"}
+        assert rows[folder] == on_disk, folder
+
+
+def test_the_design_notes_name_every_host_package():
+    with open(os.path.join(os.path.dirname(__file__), "..", "..", "docs", "DESIGN.md")) as f:
+        design = f.read().split("## Layout", 1)[1].split("\n## ", 1)[0]
+    root = os.path.join(os.path.dirname(__file__), "..", "..", "host_tools")
+    packages = {n for n in os.listdir(root) if os.path.isfile(os.path.join(root, n, "__init__.py"))}
+    assert {p for p in packages if "`host_tools/%s/`" % p not in design} == set()
+    assert {f for f, _ in layout_rows()} >= {"host_tools/" + p for p in packages}

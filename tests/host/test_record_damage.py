@@ -21,7 +21,8 @@ from hypothesis import given, settings, strategies as st
 
 from firmware import record, store
 from hal.storage import Storage
-from host_tools import cli, flash_image
+from host_tools import cli
+from host_tools.pens import flash_image
 
 SEED = int(os.environ.get("CRYOPEN_FLIP_SEED", "20240611"))
 FLIPS = 50

@@ -1,12 +1,12 @@
 """docs/RECORD.md against the code: its field tables are the layouts of
 firmware/record.py and firmware/store.py, field for field (offset, type, name), and
-its CSV columns are host_tools.record_log.COLUMNS."""
+its CSV columns are host_tools.reports.record_log.COLUMNS."""
 import os
 import re
 import struct
 
 from firmware import record, store
-from host_tools import record_log
+from host_tools.reports import record_log
 
 DOC = os.path.join(os.path.dirname(__file__), "..", "..", "docs", "RECORD.md")
 TYPES = {"B": "u8", "H": "u16", "I": "u32", "h": "i16", "12s": "char[12]", "4s": "char[4]"}

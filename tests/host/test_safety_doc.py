@@ -1,6 +1,6 @@
 """docs/SAFETY.md is part of the product: every hazard names a mitigation that
 exists and tests that exist, and the alarm section is the alarm table."""
-from host_tools import safety_doc
+from host_tools.quality import safety_doc
 
 with open(safety_doc.DOC) as f:
     TEXT = f.read()

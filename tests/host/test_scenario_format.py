@@ -4,7 +4,8 @@ import json
 
 import pytest
 
-from host_tools import cli, scenario
+from host_tools import cli
+from host_tools.sim import scenario
 
 GOOD = {"name": "ok", "profile": "moderate", "duration_s": 5, "plant": {},
         "events": [{"t": 1.0, "trigger": True}, {"t": 2.0, "fault": "loop_hang", "for_s": 0.5}]}

@@ -9,7 +9,9 @@ import tomllib
 
 import pytest
 
-from host_tools import bench, cli, virtual_pen
+from host_tools import cli
+from host_tools.pens import virtual_pen
+from host_tools.quality import bench
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 TEST_TOOLS = ("pytest", "pytest-mock", "hypothesis", "mutmut", "mypy")

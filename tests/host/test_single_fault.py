@@ -5,7 +5,7 @@ import pytest
 
 from boards.sim import board
 from firmware import limits, profiles
-from host_tools import scenario, simulator
+from host_tools.sim import scenario, simulator
 from tests.host.scenario_run import first_fault, gas, rows_between, simulate
 
 COLUMNS = simulator.TRACE_COLUMNS

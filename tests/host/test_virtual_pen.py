@@ -21,7 +21,7 @@ from mpremote.transport import TransportError
 from mpremote.transport_serial import SerialTransport
 
 from hal.integrity import ALARM_HZ, ALARM_OFF_MS, ALARM_ON_MS
-from host_tools.virtual_pen import die_with_parent
+from host_tools.pens.virtual_pen import die_with_parent
 
 ROOT = Path(__file__).resolve().parents[2]
 CRYOPEN = [sys.executable, "-m", "host_tools.cli"]

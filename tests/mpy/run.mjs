@@ -9,7 +9,7 @@
 //                                               functions listed in its STEPS run after it, each
 //                                               in its own call, after a garbage collection
 //
-// The device modules (firmware/, hal/ except the host-only hal/plant.py, boards/)
+// The device modules (firmware/, hal/, boards/)
 // and the test modules are copied into the interpreter's file system under
 // /cryopen with their package structure, so imports read as they do on the pen.
 // Test mode prints a count per module and ends with one line "N passed, M failed";
@@ -27,7 +27,6 @@ import { Worker, isMainThread, parentPort, workerData } from "node:worker_thread
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..", "..");
 const FS_ROOT = "/cryopen";
 const TIMEOUT_MS = 60000;
-const HOST_ONLY = new Set(["hal/plant.py"]); // imports CoolProp
 
 function pyFiles(dir, recursive) {
   const found = [];
@@ -35,7 +34,7 @@ function pyFiles(dir, recursive) {
     const rel = join(dir, name);
     if (statSync(join(ROOT, rel)).isDirectory()) {
       if (recursive && name !== "__pycache__") found.push(...pyFiles(rel, true));
-    } else if (name.endsWith(".py") && !HOST_ONLY.has(rel.split(sep).join("/"))) {
+    } else if (name.endsWith(".py")) {
       found.push(rel);
     }
   }

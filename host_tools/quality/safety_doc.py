@@ -1,15 +1,16 @@
 """Keeps docs/SAFETY.md honest: its alarm section is rendered from
 firmware/alarms.py, and its hazard rows name functions and tests that exist.
 
-    python -m host_tools.safety_doc     rewrite the alarm section in place
+    python -m host_tools.quality.safety_doc     rewrite the alarm section in place
 """
 import importlib
 import os
 import re
 
 from firmware import alarms
+from host_tools import paths
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+ROOT = str(paths.ROOT)
 DOC = os.path.join(ROOT, "docs", "SAFETY.md")
 BEGIN, END = "<!-- alarms:begin -->", "<!-- alarms:end -->"
 

@@ -12,7 +12,8 @@ import math
 import sys
 
 from firmware import alarms, states
-from host_tools import outputs, text_file
+from host_tools import text_file
+from host_tools.sim import outputs
 
 _TEXT = {row[1]: (alarms.PRIORITY_NAMES[row[3]], row[5]) for row in alarms.TABLE}
 # (valve_cmd, valve_open) pairs where the physical valve differs from the command
@@ -190,7 +191,8 @@ def run(args):
 def _run_flash(args):
     """Exit status 0: every record intact; 1: damage found (reported, the rest read);
     2: the image cannot be read or an export cannot be written."""
-    from host_tools import flash_image, record_log
+    from host_tools.pens import flash_image
+    from host_tools.reports import record_log
 
     try:  # before reading: an export that cannot be written is refused first
         for path, option in ((args.csv, "--csv"), (args.json, "--json")):

@@ -1,6 +1,6 @@
 // Runs the MicroPython WebAssembly port as if it sat behind a serial port:
 // bytes from the host arrive on stdin, the REPL's output leaves on stdout.
-// host_tools/virtual_pen.py connects the two ends to a pseudo-terminal.
+// host_tools/pens/virtual_pen.py connects the two ends to a pseudo-terminal.
 //
 // The port's event-driven REPL lacks what a board has and mpremote relies on;
 // this bridge supplies it:

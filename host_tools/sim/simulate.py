@@ -10,7 +10,7 @@ import json
 import os
 import sys
 
-from host_tools import outputs, scenario as scenario_mod, simulator
+from host_tools.sim import outputs, scenario as scenario_mod, simulator
 
 # Freeze, release at the end beep, 30 s thaw lockout, then the second freeze.
 DEMO = {
@@ -61,7 +61,7 @@ def run(args):
         return _refuse(e)
     flash = None
     if args.flash:
-        from host_tools import flash_image
+        from host_tools.pens import flash_image
 
         try:
             flash = flash_image.load(args.flash, create=True)
@@ -75,7 +75,7 @@ def run(args):
             return _refuse(e)
     baseline = None
     if args.compare_open_loop:
-        from host_tools import openloop
+        from host_tools.sim import openloop
 
         baseline = simulator.run(sc, make_pen=openloop.build, record=True)
     try:
@@ -84,7 +84,7 @@ def run(args):
         if args.summary:
             outputs.write_summary(args.summary, result.summary)
         if args.plot:
-            from host_tools import plot
+            from host_tools.reports import plot
 
             plot.plot(args.plot, result, floor_c=sc.profile.floor_cc / 100.0, compare=baseline)
     except OSError as e:

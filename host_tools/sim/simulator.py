@@ -8,9 +8,9 @@ from boards.sim import board as sim_board
 from firmware import alarms, limits, pen as pen_mod, record as record_mod, startup, states
 from firmware.app import App
 from hal.storage import Storage
-from host_tools import flash_image
+from host_tools.pens import flash_image
 from hal.fake import FakeHal
-from hal.plant import Plant
+from host_tools.sim.plant import Plant
 
 TRACE_COLUMNS = ("t_s", "state", "trigger", "valve_cmd", "valve_open", "tip_c", "reading_c",
                  "target_c", "alarm", "fault", "gas_g", "beep", "tone_hz", "led", "duty",
@@ -41,7 +41,7 @@ class _Flash:
 
 class Simulation:
     """One scenario run. The firmware boots as on the device (firmware.startup), with
-    its flash a littlefs image: flash is (LittleFS, context) from host_tools.flash_image,
+    its flash a littlefs image: flash is (LittleFS, context) from host_tools.pens.flash_image,
     or None for a new, empty one. make_pen(board, profile, now_ms, watchdog_reset)
     replaces the firmware with another controller (the open-loop baseline, which
     keeps no record) that runs through the same loop."""

@@ -33,7 +33,7 @@ def _trace_columns():
     """The simulator's trace columns, imported when a trace is written: the simulator
     pulls in the physical model (CoolProp, seconds to load), which `cryopen logs`,
     reading a trace through this module's names, does without."""
-    from host_tools.simulator import TRACE_COLUMNS
+    from host_tools.sim.simulator import TRACE_COLUMNS
 
     return TRACE_COLUMNS
 
@@ -131,6 +131,6 @@ def write_summary(path, summary):
 
 def read_trace(path):
     """The trace back as a list of dicts of strings (for tests; `cryopen logs` reads
-    through host_tools.logs.read, which checks it)."""
+    through host_tools.reports.logs.read, which checks it)."""
     with open(path, newline="", encoding="utf-8") as f:
         return list(csv.DictReader(f))

@@ -9,7 +9,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 from matplotlib.patches import Patch  # noqa: E402
 
 from firmware import alarms, states  # noqa: E402
-from host_tools.simulator import TRACE_COLUMNS  # noqa: E402
+from host_tools.sim.simulator import TRACE_COLUMNS  # noqa: E402
 
 _COL = {name: i for i, name in enumerate(TRACE_COLUMNS)}
 _STATE_COLOURS = {states.BOOT: "#f4f4f4", states.IDLE: "#ffffff", states.TREATING: "#cfe3ff",

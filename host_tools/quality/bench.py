@@ -17,10 +17,12 @@ import tempfile
 import time
 
 from firmware import limits
-from hal.plant import Plant, enthalpy_j_per_g
-from host_tools import device_files, openloop, scenario, simulator
+from host_tools import paths
+from host_tools.sim.plant import Plant, enthalpy_j_per_g
+from host_tools.pens import device_files
+from host_tools.sim import openloop, scenario, simulator
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+ROOT = str(paths.ROOT)
 AT_TARGET_C = limits.AT_TARGET_CC / 100.0  # "at target" is within this of the target
 RUNS = 5
 
@@ -114,7 +116,7 @@ class BenchError(RuntimeError):
 
 
 def _micropython_run():
-    script = os.path.join(ROOT, "host_tools", "mpy_bench.py")
+    script = os.path.join(ROOT, "host_tools", "quality", "mpy_bench.py")
     try:
         out = subprocess.run(["node", os.path.join(ROOT, "tests", "mpy", "run.mjs"), "--exec",
                               script], cwd=ROOT, capture_output=True, text=True, timeout=300)
@@ -134,7 +136,7 @@ def _micropython_run():
 
 
 def micropython_figures(runs=3):
-    """host_tools/mpy_bench.py on the MicroPython WebAssembly interpreter; the
+    """host_tools/quality/mpy_bench.py on the MicroPython WebAssembly interpreter; the
     time per tick is the median of the runs, the heap figures the largest."""
     results = [_micropython_run() for _ in range(runs)]
     return {
@@ -211,7 +213,7 @@ def table(figures):
 
 
 def run(args):
-    from host_tools.virtual_pen import node_problem
+    from host_tools.pens.virtual_pen import node_problem
 
     problem = node_problem()
     if problem:  # before the minute the CPython figures take

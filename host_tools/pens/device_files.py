@@ -14,7 +14,7 @@ main.py at the root, which runs the gate at power-up.
 """
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+from host_tools.paths import ROOT  # noqa: F401 (imported from here by the other pen tools)
 SIM = "sim"
 DEVICE_HAL = ("__init__.py", "machine_hal.py", "boot.py", "integrity.py", "storage.py")
 SIM_HAL = ("__init__.py", "fake.py", "boot.py", "integrity.py", "storage.py")

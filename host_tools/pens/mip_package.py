@@ -3,12 +3,12 @@ file list `cryopen deploy` uses, so a stock MicroPython installs the firmware wi
 
     mpremote mip install --target / boards/<name>/package.json
 
-    python -m host_tools.mip_package     rewrite every board's package.json
+    python -m host_tools.pens.mip_package     rewrite every board's package.json
 """
 import json
 import os
 
-from host_tools.device_files import ROOT, SIM, boards, device_files
+from host_tools.pens.device_files import ROOT, SIM, boards, device_files
 
 VERSION = "0.1.0"
 

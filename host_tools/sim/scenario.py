@@ -25,7 +25,7 @@ import sys
 
 from firmware import config, profiles
 from hal.fake import FAULTS, HANG_PYTHON, HANG_WHERE, SENSOR_FAULTS
-from hal.plant import checked_params
+from host_tools.sim.plant import checked_params
 from host_tools import text_file
 
 HOST_FAULTS = ("loop_hang",)  # the main loop is not called; hardware still acts

@@ -9,7 +9,7 @@ import json
 
 from firmware import alarms, record, states
 from hal.storage import Storage
-from host_tools import flash_image
+from host_tools.pens import flash_image
 
 COLUMNS = ("index", "position", "kind", "boot", "t_ms", "wall_s", "session", "number",
            "profile", "end_reason", "length_ms", "min_c", "mean_c", "at_target_ms", "open_ms",

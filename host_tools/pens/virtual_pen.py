@@ -28,7 +28,7 @@ import tty
 from pathlib import Path
 
 BRIDGE = Path(__file__).with_name("virtual_pen_bridge.mjs")
-ROOT = BRIDGE.parent.parent
+from host_tools.paths import ROOT
 # The MicroPython WebAssembly port, which `npm ci` (and `make test`) installs; Node
 # resolves it from the bridge's folder upwards, as from tests/mpy/run.mjs.
 MICROPYTHON_NPM = Path("node_modules", "@micropython", "micropython-webassembly-pyscript")

