@@ -37,11 +37,11 @@ sim: $(STAMP)
 	$(BIN)/cryopen simulate
 
 test: $(TEST_STAMP) $(NODE_STAMP)
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n auto --dist loadfile
 	node tests/mpy/run.mjs
 
 pytest: $(TEST_STAMP)
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n auto --dist loadfile
 
 mpytest: $(NODE_STAMP)
 	node tests/mpy/run.mjs

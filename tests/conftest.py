@@ -1,6 +1,7 @@
 """pytest set-up shared by every test directory."""
 import hashlib
 import json
+import sys
 
 import pytest
 
@@ -39,9 +40,28 @@ def _pen_flash(tmp_path, monkeypatch):
     monkeypatch.setattr(boot, "FLASH_ROOT", str(tmp_path) + "/")
 
 
-# docs/SAFETY.md names the tests that prove each mitigation. When a run collects all
-# of them (`make test` does), it fails unless every one of them passed.
+# docs/SAFETY.md names the tests that prove each mitigation. When a run reports all
+# of them (`make test` does), it fails unless every one of them passed. Reports,
+# not collected items: under pytest-xdist only the controller sees every report.
 _OUTCOMES = {}
+# Counts a test module wants seen in every run, not only under `pytest -s` (the
+# power-cut points tried, tests/host/test_power_cut.py): the lines it appends to its
+# TERMINAL_SUMMARY list travel on the next report, so they reach the controller
+# from a pytest-xdist worker too. Module name -> lines sent / lines received.
+_SENT = {}
+_SUMMARY = {}
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    outcome = yield
+    report = outcome.get_result()
+    for name, module in list(sys.modules.items()):
+        lines = getattr(module, "TERMINAL_SUMMARY", None) if name.startswith("tests.") else None
+        if lines and len(lines) > _SENT.get(name, 0):
+            report.user_properties.extend(("terminal_summary", name + "\n" + line)
+                                          for line in lines[_SENT.get(name, 0):])
+            _SENT[name] = len(lines)
 
 
 def pytest_runtest_logreport(report):
@@ -50,6 +70,10 @@ def pytest_runtest_logreport(report):
         _OUTCOMES[name] = False
     elif report.when == "call":
         _OUTCOMES.setdefault(name, True)
+    for key, value in report.user_properties:
+        if key == "terminal_summary":
+            module, line = value.split("\n", 1)
+            _SUMMARY.setdefault(module, []).append(line)
 
 
 def pytest_sessionfinish(session, exitstatus):
@@ -57,9 +81,8 @@ def pytest_sessionfinish(session, exitstatus):
 
     with open(safety_doc.DOC) as f:
         named = safety_doc.named_tests(f.read())
-    collected = {item.nodeid.split("[", 1)[0] for item in session.items}
-    if not set(named) <= collected:
-        return  # a partial run: the whole suite makes the check
+    if not set(named) <= set(_OUTCOMES):
+        return  # a partial run, or a pytest-xdist worker: the whole suite makes the check
     not_passed = [t for t in named if not _OUTCOMES.get(t)]
     reporter = session.config.pluginmanager.get_plugin("terminalreporter")
     if not_passed:
@@ -72,15 +95,7 @@ def pytest_sessionfinish(session, exitstatus):
 
 
 def pytest_terminal_summary(terminalreporter):
-    """Counts a test module wants seen in every run, not only under `pytest -s` (the
-    power-cut points tried, tests/host/test_power_cut.py): the lines it left in its
-    TERMINAL_SUMMARY list."""
-    import sys
-
-    for name in sorted(sys.modules):
-        lines = getattr(sys.modules[name], "TERMINAL_SUMMARY", None) if name.startswith(
-            "tests.") else None
-        if lines:
-            terminalreporter.write_sep("-", name)
-            for line in lines:
-                terminalreporter.write_line(line)
+    for name in sorted(_SUMMARY):
+        terminalreporter.write_sep("-", name)
+        for line in _SUMMARY[name]:
+            terminalreporter.write_line(line)
