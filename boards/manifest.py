@@ -2,8 +2,10 @@
 # with board=<its folder>. Device modules only (no hal/fake.py);
 # opt=3 drops asserts and line numbers: device code refuses bad input by raising.
 package("firmware", base_path="..", opt=3)
-package("hal", files=("__init__.py", "machine_hal.py", "boot.py", "integrity.py", "storage.py"),
-        base_path="..", opt=3)
+package("hal", files=("__init__.py", "machine_hal.py", "boot.py", "integrity.py", "storage.py",
+                      "display.py", "link.py"), base_path="..", opt=3)
+# The optional OLED's driver (hal/display.py), from micropython-lib as the build finds it.
+require("ssd1306")
 package("boards", files=("__init__.py", "reference_pen.py", options.board + "/__init__.py",
                          options.board + "/board.py"), base_path="..", opt=3)
 # Frozen boot.py and main.py run at power-up: boot.py drives the valve pins low first.

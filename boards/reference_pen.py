@@ -15,6 +15,12 @@ THERMISTOR_POINTS = ((-90.0, 485000.0), (-30.0, 9740.0), (25.0, 1000.0))  # C, o
 # Liquid N2O through the 19 um nozzle from a cartridge at 20 C (docs/PLANT.md): the
 # gas estimate in the treatment record is valve-open time times this.
 NOMINAL_FLOW_MG_PER_S = const(15)
+# The flow rises with the cartridge's temperature to 15.7 mg/s at 31 C (docs/PLANT.md);
+# the low-gas warning counts at this flow so that it is never late (firmware/gauge.py).
+FLOW_MAX_MG_PER_S = const(16)
+# The handpiece's chamber takes 8 g cartridges, and only those: the gauge starts from
+# this at each new cartridge (firmware/gauge.py SIZES_MG lists what a board may declare).
+CARTRIDGE_MG = const(8000)
 
 VALVE_MIN_ON_MS = const(20)
 VALVE_MIN_OFF_MS = const(20)

@@ -2,7 +2,8 @@
 text). The pen, the trace, the display and docs/SAFETY.md all read this table.
 
 Fault bits are latched by the supervisor until a deliberate reset. Non-latching
-rows (low battery) describe a condition that inhibits new applications only.
+rows (low battery) describe a condition that inhibits new applications only; low
+gas, which the pen raises itself, only warns.
 """
 from firmware.compat import const
 
@@ -32,6 +33,9 @@ F_DISAGREE = const(1 << 14)
 F_MASTER_LEAK = const(1 << 15)
 F_INTEGRITY = const(1 << 16)  # raised by the start-up check (hal/integrity.py), never the tick
 F_NO_RECORD = const(1 << 17)  # the shell: the flash failed and nobody accepted that yet
+F_LOW_GAS = const(1 << 18)  # the pen's gauge (firmware/gauge.py): advisory, it inhibits nothing
+F_CONFIG = const(1 << 19)  # the shell: the stored clinic configuration was refused at boot
+F_CALIBRATION = const(1 << 20)  # the shell: the stored sensor calibration was refused at boot
 
 
 # code, name, bit, priority, latching, text
@@ -60,6 +64,12 @@ TABLE = (
      "Firmware check failed at start-up. Valves closed; service the pen."),
     (18, "record_unavailable", F_NO_RECORD, LOW, False,
      "Treatment record unavailable. Press reset to treat without a record."),
+    (19, "low_gas", F_LOW_GAS, LOW, False,
+     "Cartridge may run out in the next application. New cartridge: hold mode, press reset."),
+    (20, "config_invalid", F_CONFIG, MEDIUM, False,
+     "Stored clinic settings damaged: not treating. Factory settings: hold mode 5 s, press reset 3 times."),
+    (21, "calibration_invalid", F_CALIBRATION, MEDIUM, False,
+     "Stored sensor calibration damaged: not treating. Board curve: hold mode 5 s, press reset 3 times."),
 )
 
 

@@ -1,6 +1,7 @@
 """The mode button's gestures, from its debounced level each tick: a short press
 (released before LONG_MS) and a long press (held LONG_MS; reported once, while
-still held, so the pen can answer at once). Pure and allocation-free."""
+still held, so the pen can answer at once). A press during which reset is pressed
+is the new-cartridge gesture and gives neither (consume). Pure and allocation-free."""
 from firmware.compat import const, ticks_diff
 
 NONE = const(0)
@@ -14,6 +15,12 @@ class ModeButton:
         self._down = False
         self._since_ms = 0
         self._long_sent = False
+
+    def consume(self):
+        """The press (held now) served another gesture (with reset: a new cartridge):
+        it gives neither SHORT nor LONG, whenever it is released."""
+        self._down = True
+        self._long_sent = True
 
     def update(self, now_ms, down):
         """Returns NONE, SHORT (on release) or LONG (once, when the hold reaches LONG_MS)."""

@@ -5,10 +5,41 @@ value outside a limit is refused with the field and the limit, never clamped.
 
     {"profiles": ["aftercare", "short"], "start": "aftercare",
      "custom": [{profile fields}, ...]}
+
+On the pen it is stored as two copies (hal/storage.py), each in this form
+(docs/RECORD.md is the reference), little-endian:
+
+    0  4s magic b"CPCF"
+    4  H  format version (VERSION)
+    6  H  length of the body, bytes
+    8  I  sequence number: of two valid copies the higher is the newer
+   12  .. body: the configuration as compact JSON, UTF-8
+   ..  .. zero padding up to SIZE_MIN - 4
+  -4   I  CRC32 of every byte before it
+
+A copy that fails any check is refused with what failed; nothing here ever
+falls back to another configuration (firmware/startup.py decides what the pen
+does then).
 """
+import binascii
+import json
+import struct
+
 from firmware import profiles
 
 MAX_ENABLED = 16
+
+MAGIC = b"CPCF"
+VERSION = 1
+_HEAD = "<4sHHI"
+HEAD_SIZE = 12
+# Every copy is at least this long: beyond littlefs's inline limit on both ports (512
+# bytes at most), so it gets a data block of its own, where its own CRC finds damage.
+# Kept inline in littlefs's metadata, damage would instead make littlefs fall back,
+# silently, to an older commit: an older configuration, or none.
+SIZE_MIN = 1024
+SIZE_MAX = 4096  # one flash block, read at boot in one piece
+BODY_MAX = SIZE_MAX - HEAD_SIZE - 4
 
 
 class ConfigError(ValueError):
@@ -16,8 +47,10 @@ class ConfigError(ValueError):
 
 
 def factory(start):
-    """Every built-in profile, in the table's order, starting in `start`."""
-    return {"profiles": [d["name"] for d in profiles.PROFILES], "start": start, "custom": []}
+    """Every built-in profile, in the table's order, starting in `start` (the first
+    built-in when `start` names none)."""
+    names = [d["name"] for d in profiles.PROFILES]
+    return {"profiles": names, "start": start if start in names else names[0], "custom": []}
 
 
 def load(d):
@@ -57,3 +90,89 @@ def load(d):
         raise ConfigError("config.start: %r is not one of the enabled profiles (%s)"
                           % (start, ", ".join(names)))
     return tuple(enabled), names.index(start)
+
+
+# --- the stored form ---------------------------------------------------------------
+def encode(d, seq):
+    """One stored copy of the configuration d (checked by the caller)."""
+    body = json.dumps(d, separators=(",", ":")).encode()
+    if len(body) > BODY_MAX:
+        raise ConfigError("the configuration is %d bytes as JSON, over the %d a copy holds"
+                          % (len(body), BODY_MAX))
+    pad = SIZE_MIN - HEAD_SIZE - 4 - len(body)
+    data = struct.pack(_HEAD, MAGIC, VERSION, len(body), seq & 0xFFFFFFFF) + body
+    if pad > 0:
+        data += bytes(pad)
+    return data + struct.pack("<I", binascii.crc32(data) & 0xFFFFFFFF)
+
+
+def decode(data):
+    """(the configuration as read, its sequence number) from one stored copy;
+    ConfigError saying what is wrong with the copy otherwise. Not checked against
+    the limits: read() does both."""
+    n = len(data)
+    if n < SIZE_MIN or n > SIZE_MAX:
+        raise ConfigError("%d bytes, not %d to %d (cut short or not a configuration)"
+                          % (n, SIZE_MIN, SIZE_MAX))
+    (crc,) = struct.unpack("<I", data[n - 4:])
+    if binascii.crc32(data[:n - 4]) & 0xFFFFFFFF != crc:
+        raise ConfigError("bad CRC")
+    magic, version, length, seq = struct.unpack(_HEAD, data[:HEAD_SIZE])
+    if magic != MAGIC:
+        raise ConfigError("not a configuration copy")
+    if version != VERSION:
+        raise ConfigError("unknown format version %d" % version)
+    end = HEAD_SIZE + length
+    if end > n - 4 or data[end:n - 4] != bytes(n - 4 - end):
+        raise ConfigError("length %d does not fit the copy's %d bytes" % (length, n))
+    try:
+        d = json.loads(data[HEAD_SIZE:end].decode())
+    except (ValueError, RuntimeError):  # UnicodeError is a ValueError; deep nesting a RuntimeError
+        raise ConfigError("the stored text is not JSON")
+    return d, seq
+
+
+def read(data):
+    """(d, seq, enabled profiles, start index) from one stored copy: decoded and
+    checked like any configuration; ConfigError otherwise."""
+    d, seq = decode(data)
+    choices, start = load(d)
+    return d, seq, choices, start
+
+
+class Stored:
+    """The configuration the stored copies hold."""
+
+    def __init__(self, d, seq, choices, start, data, whole):
+        self.d = d
+        self.seq = seq
+        self.choices = choices
+        self.start = start
+        self.data = data  # the copy it was read from, as stored
+        self.whole = whole  # False: a copy is missing or older (a write cut between copies)
+
+
+def choose(copies):
+    """The configuration in force from its copies, [(name, bytes or None where there is
+    none)]: a Stored, or None when no copy exists. A copy that fails, whatever its
+    twin holds, is ConfigError naming it: littlefs replaces each copy whole, so a power
+    cut leaves every copy valid, and a copy that fails is damage that may have held a
+    newer configuration than its twin."""
+    best = None
+    found = 0
+    for name, data in copies:
+        if data is None:
+            continue
+        found += 1
+        try:
+            d, seq, choices, start = read(data)
+        except ConfigError as e:
+            raise ConfigError("%s: %s" % (name, e))
+        if best is None or seq > best.seq:
+            whole = best is None or best.seq == seq
+            best = Stored(d, seq, choices, start, data, whole)
+        elif seq != best.seq:
+            best.whole = False
+    if best is not None and found < len(copies):
+        best.whole = False
+    return best

@@ -31,6 +31,7 @@ class Journal:
         self._state = states.BOOT
         self._fault = 0
         self._session = session
+        self._cartridges = 0  # the pen's count of new cartridges since power-up
         self._seq = 0
 
     def _wall(self, t_ms):
@@ -60,6 +61,11 @@ class Journal:
                                            pen.sup.applications, 1 if assumed else 0))
         self._snapshot(pen, armed=False)
 
+    def change(self, now_ms, what, detail):
+        """A change record (record.CHANGE_*), for changes made outside the tick: the
+        clinic configuration written (firmware/startup.py)."""
+        self._record(record.CHANGE, now_ms, (what, detail))
+
     def _snapshot(self, pen, armed):
         sup = pen.sup
         p = pen.profile
@@ -68,8 +74,10 @@ class Journal:
         if armed:
             apps += 1
             open_ms += p.contact_ms
+        # The cartridge's count is stored as it is, never ahead: a pen switched off in
+        # IDLE would otherwise lose a contact time of gas from its gauge at every power-up.
         self._put(STATE, store.State(self.boot_count, 0, pen.session, apps, armed, open_ms,
-                                     p.rest_ms, p.name))
+                                     p.rest_ms, p.name, pen.gauge.open_ms))
 
     def observe(self, now_ms, pen, out):
         """Called after each tick; allocates only when something happened."""
@@ -85,6 +93,11 @@ class Journal:
         if pen.session != self._session:
             self._session = pen.session
             self._record(record.SESSION, now_ms, (pen.session, pen.profile.name))
+            self._snapshot(pen, armed=state == states.IDLE)
+        if pen.cartridges != self._cartridges:  # never on a tick that started an application
+            self._cartridges = pen.cartridges
+            self._record(record.CHANGE, now_ms, (record.CHANGE_CARTRIDGE,
+                                                 "%d mg" % pen.gauge.size_mg))
             self._snapshot(pen, armed=state == states.IDLE)
         if out.fault != self._fault:
             latched = out.fault & ~self._fault

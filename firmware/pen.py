@@ -13,6 +13,7 @@ application, and after a fault is reset, the pen proves both (see _prove).
 from firmware import alarms, limits, signals, states, thermistor
 from firmware.app_stats import AppStats
 from firmware.compat import const, ticks_add, ticks_diff
+from firmware.gauge import NOMINAL_MAX_MG_PER_S, NOMINAL_MIN_MG_PER_S, SIZES_MG, Gauge
 from firmware.regulator import Regulator
 from firmware.supervisor import Supervisor
 
@@ -45,6 +46,7 @@ class Outputs:
         self.applications = 0
         self.duty = 0
         self.healthy = True
+        self.gas_left_mg = 0  # the cartridge gauge's estimate; -1: not known
 
 
 class Pen:
@@ -69,6 +71,10 @@ class Pen:
         self.choices = (profile,)  # the enabled profiles the mode button steps through
         self.choice = 0
         self._session_asked = False
+        self.gauge = Gauge()  # the cartridge's gas; build() gives the board's
+        self.cartridges = 0  # new cartridges declared since power-up (the journal records each)
+        self._cartridge_asked = False
+        self.low_gas = False  # the gauge says the next application may not finish
         self.ready_cc = 0  # the tip when the pen last became ready (IDLE)
         self.refused_ms = now_ms
         self._refusing = False
@@ -126,10 +132,12 @@ class Pen:
 
     # --- the clinician's choices: the mode button ----------------------------------
     def offer(self, choices, index):
-        """The clinic configuration's enabled profiles, in order; index: the one in use."""
+        """The clinic configuration's enabled profiles, in order; index: the one in use,
+        announced by its number (firmware/signals.py)."""
         self.choices = choices
         self.choice = index
         self._use(choices[index])
+        self.annunciator.announce(index + 1)
 
     def next_profile(self, now_ms):
         """A short press: the next enabled profile, in IDLE only. A rest already in force
@@ -139,6 +147,7 @@ class Pen:
             return False
         self.choice = (self.choice + 1) % len(self.choices)
         self._use(self.choices[self.choice])
+        self.annunciator.announce(self.choice + 1)
         return True
 
     def new_session(self, now_ms):
@@ -148,6 +157,17 @@ class Pen:
             self._refuse(now_ms)
             return False
         self._session_asked = True
+        return True
+
+    def new_cartridge(self, now_ms):
+        """Mode held and reset pressed: a new, full cartridge. In IDLE or DONE only,
+        with both valves closed (never while proving), since the cartridge comes out
+        only then. It takes effect in the next tick, which never starts an application."""
+        if ((self.state != states.IDLE and self.state != states.DONE)
+                or self.prove_step != _PROVE_NONE):
+            self._refuse(now_ms)
+            return False
+        self._cartridge_asked = True
         return True
 
     def _use(self, profile):
@@ -171,6 +191,8 @@ class Pen:
         status = t1.read(raw) if raw >= 0 else thermistor.OK
         status2 = t2.read(raw2) if raw2 >= 0 else thermistor.OK
         sup.sense(now_ms, dt, raw, status, t1.cc, raw2, status2, t2.cc, hw_bits)
+        if sup.valve:  # gas flowed since the last tick, as the session's open_ms counts it
+            self.gauge.count(dt)
         sup.check_cooling(now_ms, dt, self.state == states.TREATING)
         if not trigger:
             self.armed = True
@@ -197,9 +219,17 @@ class Pen:
                 self.session += 1
                 self.state = states.IDLE
                 was = states.DONE  # a tick that starts a session starts no application
+        fitted = False
+        if self._cartridge_asked:
+            self._cartridge_asked = False
+            if ((self.state == states.IDLE or self.state == states.DONE)
+                    and self.prove_step == _PROVE_NONE):
+                self.gauge.fitted()
+                self.cartridges += 1
+                fitted = True  # nor does one that takes a new cartridge: its state is stored first
         if self.state == states.IDLE and was != states.IDLE and was != states.TREATING:
             self.ready_cc = sup.cc  # rested: the baseline stray taps are measured from
-        settled = self.state == states.IDLE and was == states.IDLE
+        settled = self.state == states.IDLE and was == states.IDLE and not fitted
         if settled and trigger and self.armed and sup.may_start(now_ms):
             self._start(now_ms)
             valve = self._treat(now_ms, dt, trigger)
@@ -346,12 +376,31 @@ class Pen:
             out.backstop_ms = limits.PROVE_OPEN_MS + limits.BACKSTOP_MARGIN_MS
         else:
             out.backstop_ms = 0
+        self.low_gas = self._gas_low()
+        out.gas_left_mg = self.gauge.left_mg()
         bits = sup.fault | sup.inhibit
+        if self.low_gas:
+            bits |= alarms.F_LOW_GAS
         if bits != self._fault_seen:  # the table walk runs only when conditions change
             self._fault_seen = bits
             out.alarm = alarms.worst(bits)
         out.healthy = True  # the tick ran to its end; only fail_closed() clears this
         self._signal(now_ms)
+
+    def _gas_low(self):
+        """Before an application, never during one (its clicks time the freeze): whether
+        the next one, with the valve open for its whole contact time (or what is left of
+        the session) at the highest flow, may run the cartridge dry. It only warns: the
+        valves never depend on it, and no_cooling still catches a cartridge that is empty."""
+        if self.state == states.TREATING:
+            return False
+        p = self.profile
+        need = p.session_ms - self.sup.open_ms
+        if need > p.contact_ms:
+            need = p.contact_ms
+        if need < 0:
+            need = 0
+        return not self.gauge.can_finish(need)
 
     def _signal(self, now_ms):
         out = self.out
@@ -373,7 +422,7 @@ class Pen:
         out.tone_hz = self.annunciator.update(now_ms, alarms.priority(out.alarm), app_ms, left,
                                               refused)
         out.beep = self.annunciator.beep
-        out.led = signals.led(self.state, now_ms)
+        out.led = self.annunciator.led(self.state, now_ms)
 
 
 class BoardError(ValueError):
@@ -391,12 +440,27 @@ def check_board(board):
     _board_value(board, "VALVE_MIN_ON_MS", limits.VALVE_MIN_PULSE_MS, limits.VALVE_MAX_PULSE_MS)
     _board_value(board, "VALVE_MIN_OFF_MS", limits.VALVE_MIN_PULSE_MS, limits.VALVE_MAX_PULSE_MS)
     _board_value(board, "WDT_MS", limits.WDT_MIN_MS, limits.WDT_MAX_MS)
+    if board.CARTRIDGE_MG not in SIZES_MG:
+        raise BoardError("board %s: CARTRIDGE_MG = %s is not one of %s"
+                         % (board.NAME, board.CARTRIDGE_MG, SIZES_MG))
+    _board_value(board, "NOMINAL_FLOW_MG_PER_S", NOMINAL_MIN_MG_PER_S, NOMINAL_MAX_MG_PER_S)
+    nominal = board.NOMINAL_FLOW_MG_PER_S
+    _board_value(board, "FLOW_MAX_MG_PER_S", nominal, 2 * nominal)
 
 
-def build(board, profile, now_ms=0, watchdog_reset=False, backstop_failed=False):
-    """A pen wired from a checked board definition and a loaded profile."""
+def build(board, profile, now_ms=0, watchdog_reset=False, backstop_failed=False,
+          calibration=None):
+    """A pen wired from a checked board definition and a loaded profile. calibration:
+    the tip sensors' checked curves (firmware/calibration.py), None for the board's."""
     check_board(board)
     reg = Regulator(board.REG_KP, board.REG_KI, board.REG_FF,
                     board.VALVE_MIN_ON_MS, board.VALVE_MIN_OFF_MS)
-    return Pen(profile, thermistor.from_board(board), thermistor.from_board(board, True), reg,
-               now_ms, watchdog_reset, backstop_failed)
+    m1 = m2 = None
+    if calibration is not None:
+        m1, m2 = calibration.model(0), calibration.model(1)
+    the_pen = Pen(profile, thermistor.from_board(board, False, m1),
+                  thermistor.from_board(board, True, m2), reg, now_ms, watchdog_reset,
+                  backstop_failed)
+    the_pen.gauge = Gauge(board.CARTRIDGE_MG, board.NOMINAL_FLOW_MG_PER_S,
+                          board.FLOW_MAX_MG_PER_S)
+    return the_pen

@@ -40,8 +40,11 @@ CHANGE_PROFILE = 1
 CHANGE_CONFIG = 2
 CHANGE_CALIBRATION = 3
 CHANGE_CLOCK = 4
+CHANGE_CARTRIDGE = 5  # a new cartridge declared at the pen; detail: its size, "8000 mg"
+CHANGE_DISPLAY = 6  # the display failed and is off until the next boot; detail: why, "errno 5"
 CHANGE_NAMES = {CHANGE_PROFILE: "profile", CHANGE_CONFIG: "config",
-                CHANGE_CALIBRATION: "calibration", CHANGE_CLOCK: "clock"}
+                CHANGE_CALIBRATION: "calibration", CHANGE_CLOCK: "clock",
+                CHANGE_CARTRIDGE: "cartridge", CHANGE_DISPLAY: "display"}
 
 NAME_BYTES = 12  # a profile name, NUL-padded
 

@@ -141,7 +141,8 @@ class Thermistor:
         return OK
 
 
-def from_board(board, second=False):
-    """Sensor 1, or with second=True sensor 2 (its own divider, see boards/reference_pen.py)."""
+def from_board(board, second=False, model=None):
+    """Sensor 1, or with second=True sensor 2 (its own divider, see boards/reference_pen.py).
+    model: the sensor's own curve (a bench calibration); None for the board's nominal one."""
     divider = board.DIVIDER2_OHM if second else board.DIVIDER_OHM
-    return Thermistor(model_from_board(board), divider, board.ADC_BITS)
+    return Thermistor(model or model_from_board(board), divider, board.ADC_BITS)

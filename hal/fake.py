@@ -40,6 +40,9 @@ class FakeHal:
         self.timer_hard = board.BACKSTOP_TIMER_HARD
         self.enable_hold_ms = board.ENABLE_HOLD_MIN_MS
         self.plant = plant
+        # What each sensor's bead reads (the physical model's part tolerances), or the
+        # tip temperature itself from a plant that models none.
+        self._bead_c = getattr(plant, "bead_c", None)
         self.t_ms = start_ms
         self.watchdog_reset = watchdog_reset
         self.deliberate_reset = False
@@ -96,7 +99,8 @@ class FakeHal:
         if "thermistor_short" in mine:
             return 0
         i = sensor - 1
-        cc = int(round(self.plant.tip_c * 100))
+        bead_c = self._bead_c
+        cc = int(round((self.plant.tip_c if bead_c is None else bead_c(sensor)) * 100))
         if self.detached_cc[i] is not None:
             cc = self.detached_cc[i]
         cc += self.offset_cc[i]

@@ -210,6 +210,7 @@ class MachineHal:
         self._led_on = False
         self._wdt = None
         self._new_wdt = machine.WDT  # bound here, where the type check sees the port's stubs
+        self._machine_reset = machine.reset
         self._reset_cause = machine.reset_cause
         self._wdt_reset = machine.WDT_RESET
         self._pwron_reset = machine.PWRON_RESET
@@ -445,6 +446,12 @@ class MachineHal:
     def feed_watchdog(self):
         if self._wdt is not None:
             self._wdt.feed()
+
+    def reboot(self):
+        """Restarts the chip (a deliberate reset: docs/PORTS.md, "Reset causes") with
+        both valves closed first; does not return."""
+        self.close_valves()
+        self._machine_reset()
 
     def reset_cause_deliberate(self):
         """A reset someone asked for (machine.reset(), mpremote reset, the reset pin),

@@ -1,5 +1,5 @@
-"""The pen's flash: two copies of its state and the treatment record's ring of
-small files. The file system is handed in (an object with open, rename, remove,
+"""The pen's flash: two copies of its state, two of the clinic configuration, two
+of the tip sensors' calibration, and the treatment record's ring of small files. The file system is handed in (an object with open, rename, remove,
 listdir and mkdir, as `os` and the built-in open are on the pen, or littlefs-python
 on the host), as micropython-lib drivers take their bus.
 
@@ -8,9 +8,11 @@ here runs in the control tick. Nothing here formats a file system, ever.
 """
 import errno
 
-from firmware import record, store
+from firmware import calibration, config, record, store
 
 STATE_FILES = ("state0.bin", "state1.bin")
+CONFIG_FILES = ("config0.bin", "config1.bin")  # written in this order
+CALIBRATION_FILES = ("calib0.bin", "calib1.bin")  # written in this order
 _ENOENT = errno.ENOENT  # the port's own number for "no such file"
 REC_DIR = "rec"
 RECORDS_PER_FILE = 64  # 4 KiB files: littlefs appends slow down as a file grows
@@ -96,6 +98,48 @@ class Storage:
             f.write(store.encode(state))
         self.fs.rename(tmp, name)
         self._seq = state.seq  # only once the copy is in place
+
+    # --- the clinic configuration ------------------------------------------------------
+    def config_copies(self):
+        """[(name, bytes or None where there is none)] in CONFIG_FILES order, each read
+        to at most one byte over config.SIZE_MAX; OSError when one cannot be read."""
+        return self._copies(CONFIG_FILES, config.SIZE_MAX + 1)
+
+    def save_config(self, data):
+        """Writes one stored copy (config.encode) over both, copy 0 first, each as a
+        new file renamed over the old: a cut leaves each copy wholly old or new, and
+        copy 0 never older than copy 1."""
+        self._save_copies(CONFIG_FILES, data)
+
+    # --- the tip sensors' calibration --------------------------------------------------
+    def calibration_copies(self):
+        """As config_copies, for CALIBRATION_FILES, each read to at most one byte over
+        calibration.SIZE."""
+        return self._copies(CALIBRATION_FILES, calibration.SIZE + 1)
+
+    def save_calibration(self, data):
+        """Writes one stored copy (calibration.encode) over both, as save_config."""
+        self._save_copies(CALIBRATION_FILES, data)
+
+    def _copies(self, names, limit):
+        out = []
+        for n in names:
+            try:
+                with self.fs.open(self._path(n), "rb") as f:
+                    out.append((n, f.read(limit)))
+            except OSError as e:
+                if _errno(e) != _ENOENT:
+                    raise
+                out.append((n, None))
+        return out
+
+    def _save_copies(self, names, data):
+        for n in names:
+            name = self._path(n)
+            tmp = name + ".new"
+            with self.fs.open(tmp, "wb") as f:
+                f.write(data)
+            self.fs.rename(tmp, name)
 
     # --- the treatment record ----------------------------------------------------------
     def _record_files(self):

@@ -14,6 +14,10 @@ COMMANDS = (
     ("bench", "host_tools.quality.bench", "measure the loop against physics, the open loop and the clock"),
     ("virtual-pen", "host_tools.pens.virtual_pen", "serve a MicroPython pen on a pseudo-terminal"),
     ("deploy", "host_tools.pens.deploy", "copy the firmware to a pen and check it by hash"),
+    ("pen", "host_tools.pens.pen_cmd", "ask a running pen over its serial line; changes wait "
+     "for a press on the pen"),
+    ("calibrate", "host_tools.pens.calibrate", "calibrate the pen's tip sensors in reference "
+     "baths, over its serial line"),
     ("check", "host_tools.quality.check", "compile, subset-check and type-check the device code"),
 )
 

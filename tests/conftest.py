@@ -8,6 +8,13 @@ import pytest
 # MicroPython-only tests (heap locking, interpreter limits): run by tests/mpy/run.mjs.
 collect_ignore = ["mpy"]
 
+# What a pen's MicroPython has for its display and CPython lacks: `framebuf` and
+# micropython-lib's `ssd1306` driver, their host stand-ins for the tests only
+# (host_tools/sim/framebuf_host.py; the driver itself, host_tools/sim/vendor/).
+from host_tools.sim import screens as _screens  # noqa: E402
+
+sys.modules.setdefault("ssd1306", _screens.driver())
+
 
 @pytest.fixture(scope="session")
 def intact_pen_files(tmp_path_factory):

@@ -68,5 +68,10 @@ RESET_PIN = const(15)
 MODE_PIN = const(11)  # the mode button: profile (short press), new session (2 s hold)
 BUZZER_PIN = const(16)
 LED_PIN = const(17)
+# The optional OLED (hal/display.py): an SSD1306 128x64 module at 0x3C (SA0 low) on I2C0,
+# GPIO8 SDA / GPIO9 SCL (ESP32_GENERIC_S3's default pair; no strapping pin), at 400 kHz,
+# the controller's fastest: a page of the frame takes 2.9 ms of bus time. None on a pen
+# built without one.
+DISPLAY = {"i2c": 0, "sda": 8, "scl": 9, "freq": 400000, "addr": 0x3C}
 
 HAS_MASTER_VALVE = True

@@ -69,5 +69,9 @@ RESET_PIN = const(13)
 MODE_PIN = const(12)  # the mode button: profile (short press), new session (2 s hold)
 BUZZER_PIN = const(16)
 LED_PIN = const(25)  # the on-board LED (Pico, not Pico W)
+# The optional OLED (hal/display.py): an SSD1306 128x64 module at 0x3C (SA0 low) on I2C0,
+# GP4 SDA / GP5 SCL (the Pico's default pair), at 400 kHz, the controller's fastest: a
+# page of the frame takes 2.9 ms of bus time. None on a pen built without one.
+DISPLAY = {"i2c": 0, "sda": 4, "scl": 5, "freq": 400000, "addr": 0x3C}
 
 HAS_MASTER_VALVE = True

@@ -9,3 +9,5 @@ from boards.reference_pen import *  # noqa: F401,F403
 NAME = "sim"
 HAS_MASTER_VALVE = True  # two valves in series, as on both reference boards
 BACKSTOP_TIMER_HARD = False
+# The OLED, as on the Pico; the simulator puts it on a fake bus for --screens.
+DISPLAY = {"i2c": 0, "sda": 4, "scl": 5, "freq": 400000, "addr": 0x3C}

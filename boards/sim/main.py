@@ -3,8 +3,9 @@
 # integrity check of the deployed files, and the alarm when they fail it) on the
 # virtual pen's reset button and buzzer. The virtual pen's `machine` comes from
 # host_tools/pens/virtual_pen_bridge.mjs, with the pins named as a board's pins.csv
-# names them. A pen that passes the gate says so and leaves the REPL to the tests,
-# which drive the pen's loop on hal.fake.
+# names them. A pen that passes the gate runs its firmware under --run
+# (boards/sim/virtual_hal.py); otherwise it says so and leaves the REPL to the
+# tests, which drive the pen's loop on hal.fake.
 import time
 
 import machine
@@ -47,4 +48,11 @@ class VirtualPenHal:
 
 
 if gate(VirtualPenHal(), board):
+    import _virtual_pen as host
+
+    if host.running():  # cryopen virtual-pen --run: the firmware, as on a board
+        from boards.sim.virtual_hal import NoInterrupts, RunningHal, VirtualSerial
+        from hal import boot
+
+        boot.run(board, RunningHal(board, host), NoInterrupts(), port=VirtualSerial(host))
     print("cryopen: integrity check passed; the virtual pen is ready")

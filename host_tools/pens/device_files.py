@@ -16,8 +16,9 @@ from pathlib import Path
 
 from host_tools.paths import ROOT  # noqa: F401 (imported from here by the other pen tools)
 SIM = "sim"
-DEVICE_HAL = ("__init__.py", "machine_hal.py", "boot.py", "integrity.py", "storage.py")
-SIM_HAL = ("__init__.py", "fake.py", "boot.py", "integrity.py", "storage.py")
+DEVICE_HAL = ("__init__.py", "machine_hal.py", "boot.py", "integrity.py", "storage.py",
+              "display.py", "link.py")
+SIM_HAL = ("__init__.py", "fake.py", "boot.py", "integrity.py", "storage.py", "link.py")
 RUN_BY_NAME = ("boot.py", "main.py")  # at the root of the pen, run by MicroPython itself
 
 

@@ -5,19 +5,27 @@ file list `cryopen deploy` uses, so a stock MicroPython installs the firmware wi
 
     python -m host_tools.pens.mip_package     rewrite every board's package.json
 """
+import importlib
 import json
 import os
 
 from host_tools.pens.device_files import ROOT, SIM, boards, device_files
 
 VERSION = "0.1.0"
+# A board that declares a display (DISPLAY) needs micropython-lib's driver: mip installs
+# it from its index beside the firmware, at the version host_tools/sim/vendor/ holds.
+DISPLAY_DEPS = [["ssd1306", "0.1.0"]]
 
 
 def package(board_name):
     board_dir = os.path.join(str(ROOT), "boards", board_name)
     urls = [[dst, os.path.relpath(src, board_dir).replace(os.sep, "/")]
             for src, dst in device_files(board_name)]
-    return {"urls": urls, "version": VERSION}
+    doc = {"urls": urls, "version": VERSION}
+    board = importlib.import_module("boards.%s.board" % board_name)
+    if getattr(board, "DISPLAY", None) is not None:
+        doc["deps"] = DISPLAY_DEPS
+    return doc
 
 
 def path(board_name):

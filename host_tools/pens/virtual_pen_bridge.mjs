@@ -20,7 +20,15 @@
 //    reset(), reset_cause() and idle(). idle() is where main.py waits, and where
 //    Ctrl-C from the host raises KeyboardInterrupt, as it does in a board's sleep;
 //    a power cycle cuts main.py there too.
-import { readSync } from "node:fs";
+//
+// With --run (`cryopen virtual-pen --run`) the pen runs its firmware: main.py's
+// 100 Hz loop never returns, the bytes from the host are the pen's serial line
+// (read by the firmware through serial_read, not by the REPL), and each tick's
+// valve commands and tip readings pass through plant(): one request line to the
+// host on the --plant descriptors and one reply line back, read blocking, so the
+// physical model on the host moves in step with the pen. --preload DIR puts the
+// files of DIR on the pen at the first power-up, as a deploy would have.
+import { readdirSync, readFileSync, readSync, statSync, writeSync } from "node:fs";
 import { Socket } from "node:net";
 import { loadMicroPython } from "@micropython/micropython-webassembly-pyscript";
 
@@ -192,6 +200,7 @@ let mp = null;
 let resetCause = POWERON_RESET;
 let buttonHeld = false; // the reset button, held through a "service" power-up
 let hardReset = false; // machine.reset() was called
+let hardResetCause = HARD_RESET; // or the watchdog's, on the running virtual pen
 let raw = false; // the REPL is in raw mode
 let rawLineLen = 0; // bytes on the current raw line
 let held = []; // the start of a raw-paste request (Ctrl-E, 'A') not yet passed on
@@ -226,13 +235,71 @@ function snapshot(fs, dir = "/", files = []) {
 
 // What the interpreter calls in the bridge.
 const HOST = {
-  reset: () => {
+  reset: (cause) => {
     hardReset = true;
+    hardResetCause = cause === undefined ? HARD_RESET : cause;
   },
   reset_cause: () => resetCause,
   button_held: () => buttonHeld,
   idle: () => idle(),
+  running: () => RUN,
+  speed: () => Number(argValue("--speed") ?? 1),
+  plant: (request) => plant(request),
+  serial_read: (n) => serialRead(n),
+  serial_write: (hex) => {
+    emit(Buffer.from(hex, "hex").toString("latin1"));
+    return hex.length / 2;
+  },
 };
+
+function argValue(name) {
+  const at = process.argv.indexOf(name);
+  return at < 0 ? null : process.argv[at + 1];
+}
+
+const RUN = process.argv.includes("--run");
+const PRELOAD = argValue("--preload");
+const PLANT_FDS = argValue("--plant") === null ? null : argValue("--plant").split(",").map(Number);
+
+// One exchange with the physical model on the host: a request line out, the reply
+// line back. Blocking: the model answers within the tick, as the hardware would.
+const plantBuf = Buffer.alloc(256);
+let plantPending = "";
+
+function plant(request) {
+  if (PLANT_FDS === null) throw new Error("no physical model (--plant)");
+  writeSync(PLANT_FDS[1], request + "\n");
+  while (!plantPending.includes("\n")) {
+    const n = readSync(PLANT_FDS[0], plantBuf, 0, plantBuf.length, null);
+    if (n === 0) throw new Error("the physical model went away");
+    plantPending += plantBuf.toString("latin1", 0, n);
+  }
+  const at = plantPending.indexOf("\n");
+  const reply = plantPending.slice(0, at);
+  plantPending = plantPending.slice(at + 1);
+  return reply;
+}
+
+// The pen's serial line under --run: what the host sent, at most n bytes, as hex.
+const serialIn = [];
+
+function serialRead(n) {
+  serialIn.push(...readNow(0));
+  return Buffer.from(serialIn.splice(0, n)).toString("hex");
+}
+
+function preloaded(dir, at = "", files = []) {
+  for (const name of readdirSync(dir + at).sort()) {
+    const rel = `${at}/${name}`;
+    if (statSync(dir + rel).isDirectory()) {
+      files.push([rel, null]);
+      preloaded(dir, rel, files);
+    } else {
+      files.push([rel, readFileSync(dir + rel)]);
+    }
+  }
+  return files;
+}
 
 async function boot(files) {
   const sink = (bytes) => {
@@ -282,11 +349,12 @@ async function powerUp(cause, buttonDown) {
     paste = null;
     resetCause = cause;
     buttonHeld = buttonDown;
-    await boot(mp === null ? [] : snapshot(mp.FS));
+    await boot(mp === null ? (PRELOAD === null ? [] : preloaded(PRELOAD)) : snapshot(mp.FS));
     runIfPresent("boot.py");
     runIfPresent("main.py");
     buttonHeld = false;
-    cause = HARD_RESET;
+    cause = hardResetCause;
+    hardResetCause = HARD_RESET;
   } while (hardReset); // main.py reset the pen
   mp.replInit();
 }
@@ -317,6 +385,11 @@ function idle() {
   flush();
   if (control !== null) controlData(readNow(control));
   if (inbox.some((item) => typeof item === "string")) return IDLE_POWER_CUT;
+  if (RUN) {
+    serialIn.push(...readNow(0)); // the firmware's serial line: Ctrl-C is a byte like any other
+    Atomics.wait(sleeper, 0, 0, IDLE_MS);
+    return IDLE_NONE;
+  }
   if (takeQueuedCtrlC()) return IDLE_CTRL_C;
   const bytes = readNow(0);
   const at = bytes.indexOf(CTRL_C);
@@ -438,8 +511,7 @@ const control = controlFd();
 let controlPending = "";
 
 function controlFd() {
-  const at = process.argv.indexOf("--control");
-  return at < 0 ? null : Number(process.argv[at + 1]);
+  return argValue("--control") === null ? null : Number(argValue("--control"));
 }
 
 function controlData(chunk) {

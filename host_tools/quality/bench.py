@@ -147,6 +147,15 @@ def micropython_figures(runs=3):
         "record_write_heap_bytes": max(r["record_write_heap_bytes"] for r in results),
         "state_write_us": statistics.median(r["state_write_us"] for r in results),
         "state_write_heap_bytes": max(r["state_write_heap_bytes"] for r in results),
+        # The display (hal/display.py): each iteration's fastest of the script's runs,
+        # then the worst iteration; the median of the node runs.
+        "worst_loop_us": statistics.median(r["worst_loop_us"] for r in results),
+        "worst_loop_with_display_us": statistics.median(
+            r["worst_loop_with_display_us"] for r in results),
+        "worst_display_draw_us": statistics.median(r["worst_display_draw_us"] for r in results),
+        "worst_display_page_us": statistics.median(r["worst_display_page_us"] for r in results),
+        "ticks_allocating_with_display": max(r["ticks_allocating_with_display"]
+                                             for r in results),
     }
 
 
@@ -189,13 +198,29 @@ _MICROPYTHON = {"us_per_tick_treating": ("time per TREATING tick", "us", 1),
                 "record_write_us": ("record write while IDLE", "us", 1),
                 "record_write_heap_bytes": ("record write heap", "bytes", 0),
                 "state_write_us": ("state write while IDLE", "us", 1),
-                "state_write_heap_bytes": ("state write heap", "bytes", 0)}
+                "state_write_heap_bytes": ("state write heap", "bytes", 0),
+                "worst_loop_us": ("worst loop iteration, no display", "us", 0),
+                "worst_loop_with_display_us": ("worst loop iteration with the display", "us", 0),
+                "worst_display_draw_us": ("worst iteration drawing a frame", "us", 0),
+                "worst_display_page_us": ("worst iteration sending a page (bus time apart)",
+                                          "us", 0),
+                "ticks_allocating_with_display": ("ticks that allocated with the display",
+                                                  "", 0)}
 
 
 def _cell(value, width, decimals):
     if decimals is None or value is None:
         return ("%-" + str(width) + "s") % ("-" if value is None else value)
     return "%*.*f" % (width, decimals, value)
+
+
+def display_page_bus_ms(freq_hz=400000):
+    """The I2C time of one page as hal/display.py sends it: six 2-byte commands, then
+    the 0x40 control byte and 128 bytes; each transfer its address byte, 9 clocks a
+    byte, and a start and a stop."""
+    transfers = [2] * 6 + [129]
+    clocks = sum((n + 1) * 9 + 2 for n in transfers)
+    return clocks * 1000.0 / freq_hz
 
 
 def table(figures):
@@ -207,7 +232,10 @@ def table(figures):
                  % (figures["cpython_sim_speed_x"], RUNS))
     for key, value in figures["micropython"].items():
         label, unit, decimals = _MICROPYTHON.get(key, (key.replace("_", " "), "", 1))
-        lines.append("MicroPython %s: %.*f %s" % (label, decimals, value, unit))
+        lines.append(("MicroPython %s: %.*f %s" % (label, decimals, value, unit)).rstrip())
+    if "worst_display_page_us" in figures["micropython"]:
+        lines.append("Display bus time per page at 400 kHz: %.1f ms (on a pen, on top of the "
+                     "iteration)" % (display_page_bus_ms(),))
     lines.append(".mpy total: %d bytes" % figures["mpy_total_bytes"])
     return lines
 

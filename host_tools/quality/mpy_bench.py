@@ -1,12 +1,14 @@
 """Runs on the MicroPython WebAssembly interpreter (`node tests/mpy/run.mjs --exec`),
-started by `cryopen bench`. Prints one JSON line: us per tick in steady TREATING,
+started by `cryopen bench`. Prints JSON lines: us per tick in steady TREATING,
 heap bytes allocated per tick, and heap in use once the firmware is imported and
-built. The phases run as STEPS, one interpreter call each: this port collects
+built; record and state writes; the worst loop iteration with the display. The phases run as STEPS, one interpreter call each: this port collects
 garbage only between calls, and start-up garbage must not count as heap in use.
 The bench tip is integer-only so that it allocates nothing itself."""
 import gc
 import json
 import time
+
+import micropython
 
 TICKS = 2000
 LO_CC = -9000
@@ -95,4 +97,160 @@ def record_write():
     print(json.dumps(figures))
 
 
-STEPS = [baseline, start_firmware, measure, record_write]
+class _BenchHal:
+    """The HAL App.step calls, as cheap as can be, so that an iteration's time is the
+    firmware's: a tip that cools 0.2 C a tick while gas flows and warms back, read
+    from tables of both sensors' readings built once."""
+
+    LO_CC = -9000
+    STEP_CC = 10
+
+    def __init__(self, pen):
+        self.t = 0
+        self.cc = 3200
+        self.pressed = False
+        self.valve_on = self.master_on = False
+        cells = range(self.LO_CC, 4001, self.STEP_CC)
+        self.raws = [pen.thermistor.raw_for(cc) for cc in cells]
+        self.raws2 = [pen.thermistor2.raw_for(cc) for cc in cells]
+
+    def now_ms(self):
+        return self.t
+
+    def conditions(self):
+        return 0
+
+    def mode(self):
+        return False
+
+    def reset_pressed(self):
+        return False
+
+    def trigger(self):
+        return self.pressed
+
+    def read_tip(self):
+        return self.raws[(self.cc - self.LO_CC) // self.STEP_CC]
+
+    def read_tip2(self):
+        return self.raws2[(self.cc - self.LO_CC) // self.STEP_CC]
+
+    def valve(self, on, backstop_ms):
+        self.valve_on = on
+
+    def master(self, on):
+        self.master_on = on
+
+    def tone(self, hz):
+        pass
+
+    def led(self, on):
+        pass
+
+    def feed_watchdog(self):
+        pass
+
+    def advance(self):
+        self.t += 10
+        if self.valve_on and self.master_on:
+            self.cc = max(self.cc - 20, -8800)
+        else:
+            self.cc += (3200 - self.cc) // 200
+
+
+DISPLAY_TICKS = 500  # 5 s: IDLE, 3.5 s of treatment, the rest
+DISPLAY_RUNS = 3
+
+
+def _clock_us():
+    """A microsecond wall clock for single iterations (this port's ticks_us counts
+    whole milliseconds): JavaScript's performance.now()."""
+    try:
+        import js
+
+        now = js.performance.now
+        return lambda: int(now() * 1000)
+    except (ImportError, AttributeError):
+        return time.ticks_us
+
+
+def _loop(with_display):
+    """App.step through IDLE, an application and its rest, the same
+    iterations every run: (each iteration's us, what each did: 0 the tick alone,
+    1 it drew a frame, 2 it sent a page; frames drawn; ticks that allocated)."""
+    from boards.sim import board
+    from firmware import pen as pen_mod, profiles
+    from firmware.app import App
+    from hal import display as display_mod, fake_oled
+
+    pen = pen_mod.build(board, profiles.builtin("very_long"), 0)
+    hal = _BenchHal(pen)
+    display = display_mod.Display(fake_oled.Bus()) if with_display else None
+    app = App(hal, pen, display=display)
+    tick = pen.tick
+
+    def locked(now, raw, raw2, trigger, bits):
+        # The tick alone, inside App.step, with the heap locked: a tick that allocated
+        # would fail closed and count in pen.exceptions (gc.mem_alloc() walks the whole
+        # heap, far too slow to call every tick).
+        micropython.heap_lock()
+        try:
+            return tick(now, raw, raw2, trigger, bits)
+        finally:
+            micropython.heap_unlock()
+
+    pen.tick = locked
+    clock = _clock_us()
+    times = []
+    kinds = []
+    out = None
+    for i in range(DISPLAY_TICKS):
+        hal.pressed = 50 <= i < 400
+        frames = display.frames if display else 0
+        pending = display.pending if display else 0
+        t0 = clock()
+        out = app.step()
+        times.append(clock() - t0)
+        kind = 0
+        if display and display.frames != frames:
+            kind = 1
+        elif display and pending:
+            kind = 2
+        kinds.append(kind)
+        hal.advance()
+    if out.fault and not pen.exceptions:
+        raise SystemExit("the display bench's pen faulted")
+    return times, kinds, display.frames if display else 0, pen.exceptions
+
+
+def _fastest(with_display):
+    """Each iteration's time as the fastest of DISPLAY_RUNS runs, after one run that
+    warms the interpreter up: a busy host preempts some iteration in a run, hardly
+    the same one in every run."""
+    _loop(with_display)
+    best = None
+    allocated = 0
+    for _ in range(DISPLAY_RUNS):
+        times, kinds, frames, allocating = _loop(with_display)
+        best = times if best is None else [min(a, b) for a, b in zip(best, times)]
+        allocated += allocating
+    return best, kinds, frames, allocated
+
+
+def display_loop():
+    """The worst loop iteration with the display drawing and sending, against the same
+    loop without one, and the ticks that allocated meanwhile. On a pen each page
+    adds its bus time, 2.9 ms at 400 kHz, which the fake bus does not take."""
+    plain = _fastest(False)[0]
+    times, kinds, frames, allocating = _fastest(True)
+    print(json.dumps({
+        "worst_loop_us": max(plain),
+        "worst_loop_with_display_us": max(times),
+        "worst_display_draw_us": max(t for t, k in zip(times, kinds) if k == 1),
+        "worst_display_page_us": max(t for t, k in zip(times, kinds) if k == 2),
+        "display_frames": frames,
+        "ticks_allocating_with_display": allocating,
+    }))
+
+
+STEPS = [baseline, start_firmware, measure, record_write, display_loop]

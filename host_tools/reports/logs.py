@@ -143,6 +143,8 @@ def events(rows):
         t = float(r["t_s"])
         if prev is None:
             yield t, "start in %s, tip %s C, target %s C" % (r["state"], r["tip_c"], r["target_c"])
+            if r["alarm"]:  # from the boot on, e.g. a refused stored configuration
+                yield t, "alarm: %s" % r["alarm"]
             prev = r
             continue
         if r["state"] != prev["state"]:

@@ -17,7 +17,7 @@ COLUMNS = ("index", "position", "kind", "boot", "t_ms", "wall_s", "session", "nu
            "what", "detail")
 
 
-def _named(fields):
+def named(fields):
     """Codes turned into the names the summary and the trace use."""
     out = dict(fields)
     if "end_reason" in out:
@@ -50,7 +50,7 @@ def read(path):
         if fields is None:
             damaged.append((position, problem))
             continue
-        row = _named(fields)
+        row = named(fields)
         row["index"] = len(records)
         row["position"] = position
         records.append(row)

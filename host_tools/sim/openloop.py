@@ -15,6 +15,7 @@ class OpenLoopPen:
         self.exceptions = 0
         self.applications = 0
         self.session = 1  # one session: a commercial pen keeps no count
+        self.out.gas_left_mg = -1  # nor a gauge
 
     def tick(self, now_ms, raw, raw2, trigger, hw_bits):
         out = self.out
@@ -33,6 +34,9 @@ class OpenLoopPen:
 
     def reset(self, now_ms):
         return True
+
+    def new_cartridge(self, now_ms):
+        return False
 
     def fail_closed(self, now_ms):
         self.exceptions += 1

@@ -26,6 +26,7 @@ _FORMAT = {
     "beep": lambda v: signals.BEEP_NAMES[v],
     "end_reason": lambda v: v if isinstance(v, str) else states.END_NAMES[v],
     "reading2_c": lambda v: "%.2f" % v,
+    "gas_left_est_g": lambda v: "" if v is None else "%.3f" % v,  # blank: not known
 }
 
 

@@ -58,12 +58,24 @@ PARAMS = (
      "blood volume per tissue volume per second, Pennes model (our choice in the usual range)"),
     ("tissue_latent_j_per_g", 250.0, "J/g", 0.0, 334.0,
      "water 334 J/g times about 0.7 water in skin; 0 turns freezing off"),
+    # Each tip sensor's bead against the board's nominal curve: this pen's parts, which a
+    # bench calibration (cryopen calibrate) measures and corrects. 0 is a nominal part.
+    ("bead1_r_pct", 0.0, "%", -5.0, 5.0,
+     "sensor 1: resistance off nominal at 25 C; NTC grades 1, 3, 5 % (SOURCES.md)"),
+    ("bead1_beta_pct", 0.0, "%", -3.0, 3.0,
+     "sensor 1: beta off nominal; 1 to 3 % on datasheets (SOURCES.md)"),
+    ("bead2_r_pct", 0.0, "%", -5.0, 5.0, "sensor 2: as bead1_r_pct"),
+    ("bead2_beta_pct", 0.0, "%", -3.0, 3.0, "sensor 2: as bead1_beta_pct"),
 )
 _DEFAULTS = dict((row[0], row[1]) for row in PARAMS)
 _BOUNDS = dict((row[0], (row[3], row[4])) for row in PARAMS)
 
 BLOOD_RHO_CP = 1060.0 * 3770.0  # J/m3.K: blood density times specific heat (handbook)
 GAS_GAMMA = 1.27  # N2O vapour cp/cv, ideal gas at room temperature (handbook)
+# The nominal curve's beta between -30 and 25 C (boards/reference_pen.py's points:
+# ln(9740 / 1000) / (1/243.15 - 1/298.15)), to turn a bead's error into degrees.
+BEAD_BETA_K = 3000.0
+BEAD_T0_K = 298.15
 FREEZE_TOP_C = -1.0  # tissue freezes over this band; the latent heat is spread across it
 FREEZE_BOTTOM_C = -8.0
 # Tissue shells, in radii of the hemisphere equivalent to the contact disc (our choice):
@@ -168,6 +180,11 @@ class Plant:
         self.contact = True
         self.tilted = False
         self.tip_c = p["tip_start_c"]
+        # Per bead: (ln(1 + r error) / beta, beta error), or None for a nominal part.
+        self._beads = tuple(
+            (math.log1p(p["bead%d_r_pct" % i] / 100.0) / BEAD_BETA_K, p["bead%d_beta_pct" % i]
+             / 100.0) if p["bead%d_r_pct" % i] or p["bead%d_beta_pct" % i] else None
+            for i in (1, 2))
         self.gas_left_g = p["cartridge_g"]
         self.gas_used_g = 0.0
         self.spray_heat_j = 0.0  # taken from the tip by the spray
@@ -177,6 +194,17 @@ class Plant:
         self._build_spray(p)
         self._build_skin(p)
         self._h_max_s = 0.5 * min(self._time_constants())
+
+    def bead_c(self, sensor):
+        """What sensor 1 or 2 reads at the tip's temperature through the nominal curve:
+        its bead's resistance is R_nominal(T) (1 + r) exp(beta error * B (1/T - 1/T0)),
+        and the nominal curve (locally 1/T = 1/T0 + ln(R/R0) / B) reads that as
+        1/T' = 1/T + ln(1 + r) / B + beta error (1/T - 1/T0)."""
+        bead = self._beads[sensor - 1]
+        if bead is None:
+            return self.tip_c
+        inv_t = 1.0 / (self.tip_c + KELVIN)
+        return 1.0 / (inv_t + bead[0] + bead[1] * (inv_t - 1.0 / BEAD_T0_K)) - KELVIN
 
     @property
     def handle_c(self):
@@ -251,6 +279,11 @@ class Plant:
     def empty_cartridge(self):
         """No liquid left: the valve then gives no cooling."""
         self.gas_left_g = 0.0
+
+    def new_cartridge(self):
+        """A full cartridge of cartridge_g at cartridge_c. gas_used_g goes on counting
+        over every cartridge."""
+        self.gas_left_g = self._p["cartridge_g"]
 
     def step(self, dt_s, valve_open):
         """Advances by dt_s, in sub-steps short enough for the explicit update to stay stable."""

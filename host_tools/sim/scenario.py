@@ -6,12 +6,20 @@
                 {"t": 6.0, "clear": "thermistor_open"}, {"t": 7.0, "reset": true},
                 {"t": 8.0, "contact": false}, {"t": 8.5, "tilted": true},
                 {"t": 9.0, "fault": "loop_hang", "for_s": 2.0, "where": "c"},
-                {"t": 10.0, "fault": "thermistor_drift", "offset_c": 10, "sensor": 2}]}
+                {"t": 10.0, "fault": "thermistor_drift", "offset_c": 10, "sensor": 2},
+                {"t": 12.0, "cartridge": "new"}]}
 
 A hang ends after for_s, at a watchdog reset, or at {"clear": "loop_hang"}; "where"
 says where the loop hangs: "python" (the default), "c" (inside a C call) or
 "irq_off" (interrupts masked). The thermistor_* faults take "sensor" (1, the
 default, or 2); thermistor_drift needs "offset_c" (the reading's error in C).
+
+The clinic configuration ("config", or "profile" alone: a configuration of that
+one profile) reaches the pen through its flash, as a clinic stores it; the pen
+boots from what its flash holds. "stored_config" says what that is: "written"
+(the default), "kept" (nothing written: what an image given with --flash holds),
+"corrupt" (written, then a byte of each copy damaged: bad CRC) or "invalid"
+(written with an intact CRC but naming a profile this firmware lacks).
 
 Every problem is a ScenarioError with a message that names the file and where in
 it: the line for text that is not JSON, the field for a value that is refused.
@@ -33,12 +41,15 @@ MAX_DURATION_S = 3600
 MAX_OFFSET_C = 100  # a drift beyond this reads outside the plausible range anyway
 _EXTRA_KEYS = ("t", "for_s", "where", "sensor", "offset_c")
 _TOP_KEYS = {"name": str, "profile": (str, dict), "duration_s": (int, float),
-             "plant": dict, "events": list, "config": dict}
+             "plant": dict, "events": list, "config": dict, "stored_config": str}
+# What the simulated pen's flash holds at its first boot (README, "Scenario files").
+STORED_CONFIG = ("written", "kept", "corrupt", "invalid")
 _REQUIRED = ("name", "duration_s", "events")  # and a profile, or a config to start from
 # action key -> allowed value type
 _ACTIONS = {"trigger": bool, "mode": bool, "fault": str, "clear": str, "reset": bool,
             "contact": bool,
-            "tilted": bool, "power": bool}
+            "tilted": bool, "power": bool,
+            "cartridge": str}  # "new": a full cartridge, and the gesture that declares it
 
 
 class ScenarioError(ValueError):
@@ -68,13 +79,18 @@ class Event:
 
 
 class Scenario:
-    def __init__(self, name, profile, duration_s, plant, events, choices=None):
+    def __init__(self, name, profile, duration_s, plant, events, choices=None, config=None,
+                 stored_config="written"):
         self.name = name
         self.profile = profile  # the profile the pen starts in
         self.duration_s = duration_s
         self.plant = plant
         self.events = events
         self.choices = choices or (profile,)  # the profiles the mode button offers
+        # The clinic configuration the simulator stores on the pen before it boots, and
+        # how (STORED_CONFIG): the pen reads it as it reads its flash on the device.
+        self.config = config
+        self.stored_config = stored_config
 
 
 def _is_number(v):
@@ -162,6 +178,8 @@ def _event(i, raw, duration_s):
                             % (where, _shown(value), ", ".join(FAULTS + HOST_FAULTS)))
     if action == "reset" and value is not True:
         raise ScenarioError("%s: reset must be true" % where)
+    if action == "cartridge" and value != "new":
+        raise ScenarioError("%s: cartridge = %s: the one value is \"new\"" % (where, _shown(value)))
     if value == "loop_hang" and action == "fault":
         if for_s is None:
             raise ScenarioError("%s: loop_hang needs for_s" % where)
@@ -217,7 +235,11 @@ def from_dict(d):
     if not duration <= MAX_DURATION_S:
         raise ScenarioError("duration_s = %s is above %d (the longest scenario)"
                             % (_spelled(d["duration_s"]), MAX_DURATION_S))
-    prof, choices = _profiles(d)
+    prof, choices, clinic = _profiles(d)
+    stored = d.get("stored_config", "written")
+    if stored not in STORED_CONFIG:
+        raise ScenarioError("stored_config = %s is not one of %s"
+                            % (_shown(stored), ", ".join(STORED_CONFIG)))
     try:
         checked_params(d.get("plant", {}))
     except ValueError as e:
@@ -227,12 +249,14 @@ def from_dict(d):
         if events[i].t_s < events[i - 1].t_s:
             raise ScenarioError("events[%d]: t = %s is earlier than the event before it (%s)"
                                 % (i, events[i].t_s, events[i - 1].t_s))
-    return Scenario(d["name"], prof, duration, d.get("plant", {}), events, choices)
+    return Scenario(d["name"], prof, duration, d.get("plant", {}), events, choices, clinic,
+                    stored)
 
 
 def _profiles(d):
-    """The start profile and the profiles on offer: from "profile", or from the clinic
-    "config" (whose start "profile" may name again)."""
+    """The start profile, the profiles on offer and the clinic configuration to store:
+    from the clinic "config" (whose start "profile" may name again), or from "profile"
+    alone, a configuration of that one profile."""
     if "config" not in d:
         if "profile" not in d:
             raise ScenarioError("profile is missing (or give a config)")
@@ -241,7 +265,16 @@ def _profiles(d):
                 else profiles.load(d["profile"])
         except profiles.ProfileError as e:
             raise ScenarioError(str(e))
-        return prof, None
+        clinic = {"profiles": [prof.name], "start": prof.name, "custom": []}
+        if isinstance(d["profile"], dict):
+            builtin = [p for p in profiles.all_builtin() if p.name == prof.name]
+            if builtin and vars(builtin[0]) != vars(prof):
+                raise ScenarioError("profile: '%s' is a built-in profile's name; an inline "
+                                    "profile that differs needs a name of its own" % prof.name)
+            if not builtin:
+                clinic["custom"] = [d["profile"]]
+        _storable(clinic, "profile")
+        return prof, None, clinic
     try:
         choices, start = config.load(d["config"])
     except config.ConfigError as e:
@@ -249,7 +282,16 @@ def _profiles(d):
     if "profile" in d and d["profile"] != choices[start].name:
         raise ScenarioError("profile = %r: with a config the pen starts in config.start (%s)"
                             % (d["profile"], choices[start].name))
-    return choices[start], choices
+    _storable(d["config"], "config")
+    return choices[start], choices, d["config"]
+
+
+def _storable(clinic, where):
+    """The pen stores the configuration in a bounded copy (firmware/config.py)."""
+    try:
+        config.encode(clinic, 0)
+    except config.ConfigError as e:
+        raise ScenarioError("%s: %s" % (where, e))
 
 
 def _line_col(text, index):

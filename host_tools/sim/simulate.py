@@ -37,6 +37,9 @@ def add_arguments(p):
     p.add_argument("--flash", metavar="IMAGE",
                    help="the pen's flash as a littlefs image: start from it and leave it "
                         "(a new one when the file does not exist)")
+    p.add_argument("--screens", metavar="DIR",
+                   help="the pen's display: each frame that differs from the one before, "
+                        "as a PNG named by its time (012.34s.png)")
 
 
 def run(args):
@@ -57,6 +60,10 @@ def run(args):
                 outputs.prepare(path, option)
         if args.flash and not os.path.exists(args.flash):
             outputs.prepare(args.flash, "--flash")
+        if args.screens:
+            from host_tools.sim import screens
+
+            screens.prepare(args.screens)
     except outputs.OutputError as e:
         return _refuse(e)
     flash = None
@@ -67,7 +74,9 @@ def run(args):
             flash = flash_image.load(args.flash, create=True)
         except flash_image.ImageError as e:
             return _refuse(e)
-    result = simulator.run(sc, record=bool(args.trace or args.plot), flash=flash)
+    sim = simulator.Simulation(sc, record=bool(args.trace or args.plot), flash=flash,
+                               screens=bool(args.screens))
+    result = sim.run()
     if flash is not None:
         try:
             flash_image.save(args.flash, flash[1])
@@ -87,12 +96,17 @@ def run(args):
             from host_tools.reports import plot
 
             plot.plot(args.plot, result, floor_c=sc.profile.floor_cc / 100.0, compare=baseline)
+        frames = []
+        if args.screens:
+            frames = screens.write(args.screens, sim.screens.frames, sc.duration_s)
     except OSError as e:
         return _refuse("cannot write %s: %s" % (e.filename, e.strerror or e))
     print(json.dumps(_brief(result.summary), indent=2))
     for path in (args.trace, args.summary, args.plot):
         if path:
             print("wrote %s" % path)
+    if args.screens:
+        print("wrote %d screens to %s" % (len(frames), args.screens))
     return 0
 
 

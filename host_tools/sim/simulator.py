@@ -5,9 +5,10 @@ Trace columns and summary keys are a public interface (README, "Outputs"): add
 new ones at the end, never rename.
 """
 from boards.sim import board as sim_board
-from firmware import alarms, limits, pen as pen_mod, record as record_mod, startup, states
+from firmware import (alarms, config as config_mod, limits, pen as pen_mod, record as record_mod,
+                      startup, states)
 from firmware.app import App
-from hal.storage import Storage
+from hal.storage import CONFIG_FILES, Storage
 from host_tools.pens import flash_image
 from hal.fake import FakeHal
 from host_tools.sim.plant import Plant
@@ -15,8 +16,10 @@ from host_tools.sim.plant import Plant
 TRACE_COLUMNS = ("t_s", "state", "trigger", "valve_cmd", "valve_open", "tip_c", "reading_c",
                  "target_c", "alarm", "fault", "gas_g", "beep", "tone_hz", "led", "duty",
                  "contact", "applications", "end_reason", "master_cmd", "master_open",
-                 "reading2_c", "profile", "session")
+                 "reading2_c", "profile", "session", "gas_left_est_g")
 _DT_MS = limits.TICK_MS
+# {"cartridge": "new"}: mode held this long, reset pressed at its start (firmware/app.py).
+CARTRIDGE_GESTURE_MS = 200
 
 
 class Result:
@@ -44,10 +47,17 @@ class Simulation:
     its flash a littlefs image: flash is (LittleFS, context) from host_tools.pens.flash_image,
     or None for a new, empty one. make_pen(board, profile, now_ms, watchdog_reset)
     replaces the firmware with another controller (the open-loop baseline, which
-    keeps no record) that runs through the same loop."""
+    keeps no record) that runs through the same loop. screens: give the pen the
+    board's display and keep its frames (host_tools/sim/screens.py)."""
 
-    def __init__(self, scenario, board=sim_board, make_pen=None, record=True, flash=None):
+    def __init__(self, scenario, board=sim_board, make_pen=None, record=True, flash=None,
+                 screens=False):
         self.sc = scenario
+        self.screens = None
+        if screens:
+            from host_tools.sim.screens import Recorder
+
+            self.screens = Recorder(board)
         self.board = board
         self.make_pen = make_pen
         self.record = record
@@ -57,6 +67,8 @@ class Simulation:
         self.storage = Storage(_Flash(flash_image.LfsFs(self.flash[0]), self.hal))
         self.boots = []
         self.powered = True
+        if make_pen is None:
+            self._store_config()
         self._boot(0, record_mod.CAUSE_POWER)
         self.hang_until_ms = -1
         self.reboots = 0
@@ -74,7 +86,12 @@ class Simulation:
         self.profile_changes = []
         self.sessions = [{"t_s": 0.0, "session": self.app.pen.session}]
         self._profile = self.app.pen.profile.name
+        self.start_profile = self._profile  # what the pen's flash gave it at the first boot
         self._session = self.app.pen.session
+        self.cartridges = []  # each new cartridge the pen took
+        self.low_gas_warnings = []  # each time the low-gas warning began
+        self._mode_held = False  # the mode button as the scenario holds it
+        self._gesture_end_ms = -1  # a cartridge gesture holds mode until then
 
     def run(self):
         events = list(self.sc.events)
@@ -85,10 +102,15 @@ class Simulation:
             while ev < len(events) and events[ev].t_s * 1000 <= t_ms + 1e-6:
                 self._apply(events[ev], t_ms)
                 ev += 1
+            if 0 <= self._gesture_end_ms <= t_ms:
+                self._gesture_end_ms = -1
+                self.hal.mode_down = self._mode_held
             if self.powered and t_ms >= self.hang_until_ms:
                 self.hal.hang = None
                 out = self.app.step()
                 self._observe(t_ms, out)
+            if self.screens is not None:
+                self.screens.capture(t_ms, self.powered)
             if self.record:
                 self._record(t_ms)
             self._physics(t_ms)
@@ -101,7 +123,13 @@ class Simulation:
         if e.action == "trigger":
             hal.pressed = e.value
         elif e.action == "mode":
-            hal.mode_down = e.value
+            hal.mode_down = self._mode_held = e.value
+        elif e.action == "cartridge":
+            self.plant.new_cartridge()
+            if self.powered:  # the clinician declares it: mode held, reset pressed
+                hal.mode_down = True
+                hal.reset_pending = True
+                self._gesture_end_ms = t_ms + CARTRIDGE_GESTURE_MS
         elif e.action == "reset":
             hal.reset_pending = True
         elif e.action == "contact":
@@ -148,19 +176,46 @@ class Simulation:
         hal.watchdog_reset = cause == record_mod.CAUSE_WATCHDOG
         now = hal.now_ms()
         if self.make_pen is None:
+            # The scenario's profile stands in for the board's default: the factory
+            # configuration starts in it. What the pen offers comes from its flash.
             started = startup.start(self.board, self.sc.profile, self.storage, now, cause)
-            sc = self.sc
-            started.pen.offer(sc.choices, list(sc.choices).index(sc.profile))
             self.app = App(hal, started.pen, self.storage, started.journal,
-                           started.record_ok)
+                           started.record_ok, started.clinic)
             cold = started.cold_start
         else:
             self.app = App(hal, self.make_pen(self.board, self.sc.profile, now,
                                               hal.watchdog_reset))
             cold = False
+        if self.screens is not None:  # the driver sets the panel up again at every boot
+            self.app.display = self.screens.display()
+        self._cartridges_seen = 0  # the new pen's count starts again
+        self._low_gas = False
         hal.start_watchdog(self.board.WDT_MS)
         self.boots.append({"t_s": t_ms / 1000.0, "cause": record_mod.CAUSE_NAMES[cause],
                            "cold_start": cold})
+
+    def _store_config(self):
+        """The scenario's clinic configuration on the pen's flash before its first boot,
+        as a clinic's tool stores it, or damaged as "stored_config" asks."""
+        sc = self.sc
+        if sc.stored_config == "kept" or sc.config is None:
+            return
+        d = sc.config
+        if sc.stored_config == "invalid":  # as from a firmware with a profile this one lacks
+            d = dict(d, profiles=list(d["profiles"]) + ["retired"])
+        try:
+            seq = config_mod.choose(self.storage.config_copies()).seq + 1
+        except (AttributeError, config_mod.ConfigError, OSError):  # none, or none readable
+            seq = 1
+        self.storage.save_config(config_mod.encode(d, seq))
+        if sc.stored_config == "corrupt":
+            fs = self.storage.fs
+            for name in CONFIG_FILES:
+                with fs.open("/" + name, "rb") as f:
+                    data = bytearray(f.read())
+                data[config_mod.HEAD_SIZE] ^= 0x20  # the body's first byte: the CRC fails
+                with fs.open("/" + name, "wb") as f:
+                    f.write(bytes(data))
 
     def _reboot(self, t_ms):
         """A watchdog reset: the MCU restarts, the loop runs again, the pen boots in FAULT."""
@@ -206,6 +261,20 @@ class Simulation:
         name = alarms.name_of(out.alarm)
         if name and name not in self.alarms_seen:
             self.alarms_seen.append(name)
+        self._gauge(t_ms, pen, out)
+
+    def _gauge(self, t_ms, pen, out):
+        """New cartridges the pen took, and each time its low-gas warning began (the
+        open-loop pen has neither)."""
+        cartridges = getattr(pen, "cartridges", 0)
+        if cartridges != self._cartridges_seen:
+            self._cartridges_seen = cartridges
+            self.cartridges.append({"t_s": t_ms / 1000.0})
+        low = getattr(pen, "low_gas", False)
+        if low and not self._low_gas:
+            self.low_gas_warnings.append({"t_s": t_ms / 1000.0,
+                                          "gas_left_est_g": _grams(out.gas_left_mg)})
+        self._low_gas = low
 
     def _close_app(self, t_ms, reason):
         a = self._app
@@ -224,13 +293,13 @@ class Simulation:
             self.plant.gas_used_g, out.beep, hal.tone_hz, int(hal.led_on), out.duty,
             int(self.plant.contact), out.applications, out.end_reason, int(out.master),
             int(hal.master_open), out.temp2_cc / 100.0, self.app.pen.profile.name,
-            self.app.pen.session))
+            self.app.pen.session, _grams(out.gas_left_mg)))
 
     def _summary(self):
         pen = self.app.pen
         return {
             "scenario": self.sc.name,
-            "profile": self.sc.profile.name,
+            "profile": self.start_profile,
             "board": self.board.NAME,
             "duration_s": self.sc.duration_s,
             "applications": self.apps,
@@ -248,7 +317,15 @@ class Simulation:
             "boots": self.boots,
             "sessions": self.sessions,
             "profile_changes": self.profile_changes,
+            "gas_left_est_g": _grams(pen.out.gas_left_mg),
+            "low_gas_warnings": self.low_gas_warnings,
+            "cartridges": self.cartridges,
         }
+
+
+def _grams(mg):
+    """The pen's gauge in grams; None while it does not know the cartridge."""
+    return None if mg < 0 else mg / 1000.0
 
 
 def run(scenario, **kw):

@@ -16,8 +16,8 @@ class _File:
         self.path = path
         self.data = data
 
-    def read(self):
-        return bytes(self.data)
+    def read(self, n=-1):
+        return bytes(self.data if n < 0 else self.data[:n])
 
     def write(self, data):
         self.data.extend(data)

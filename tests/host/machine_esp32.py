@@ -36,6 +36,12 @@ IRQ_STATE_RESTORES = False  # portENTER_CRITICAL: disable_irq() returns 0; secti
 SLEEP_US_POLLS_ABOVE = 155
 SLEEP_US_POLLING_WAITS_FOR_IRQ = False
 
+# The USB serial (tests/host/machine_fake.py, UsbSerial).
+STDIN_RING = 260  # ports/esp32/mphalport.c: stdin_ringbuf_array
+# mp_hal_stdio_poll reports POLLOUT whatever the USB-CDC TX FIFO holds: with the UART
+# REPL (MICROPY_HW_ENABLE_UART_REPL, ESP32_GENERIC_S3) stdout is always writable.
+POLLOUT_ALWAYS = True
+
 HARDWARE_TIMERS = 4  # SOC_TIMER_GROUP_TOTAL_TIMERS on the ESP32-S3
 _GPIOS = tuple(range(0, 22)) + tuple(range(26, 49))  # the S3 has no GPIO 22..25
 _ADC_GPIOS = tuple(range(1, 21))  # ADC1: GPIO1..10, ADC2: GPIO11..20 (ports/esp32/machine_adc.c)
@@ -208,3 +214,43 @@ class WDT(base.WDT):
         if timeout <= 0:
             raise ValueError("WDT timeout too short")
         self._attach(id, timeout)
+
+
+class I2C(base.I2C):
+    """ports/esp32/machine_i2c.c: I2C(id=0, *, scl, sda, freq, timeout): two static
+    buses (I2C_NUM_MAX on the S3), any GPIO through the matrix; the first use takes
+    GPIO9/GPIO8 for bus 0 (ESP32_GENERIC_S3), 400 kHz and 50 ms; later calls change
+    what they give. With ESP-IDF 5.5.2 and later (MICROPY_HW_ESP_NEW_I2C_DRIVER) the
+    timeout bounds each transfer in whole milliseconds (timeout_us / 1000). A NACK
+    raises ENODEV, a timeout ETIMEDOUT: 116, the toolchain's errno.h
+    (MICROPY_USE_INTERNAL_ERRNO is 0 on this port)."""
+
+    NACK_ERRNO = 19
+    TIMEOUT_ERRNO = 116
+
+    def __init__(self, id=0, *, scl=None, sda=None, freq=-1, timeout=-1):
+        base.check_int("id", id, -(1 << 29), 1 << 29)
+        if id == -1:
+            raise base.NotModelled("I2C(-1): the deprecated SoftI2C construction")
+        if id not in (0, 1):
+            raise ValueError("I2C(%d) doesn't exist" % id)
+        dev = base._dev()
+        settings = dict(dev.i2c.get(id) or {})
+        if not settings:
+            if id != 0:
+                raise base.NotModelled("bus 1's default pins")
+            settings = {"scl": 9, "sda": 8, "freq": 400000, "timeout": 50000}
+        for key, pin in (("scl", scl), ("sda", sda)):
+            if pin is not None:
+                settings[key] = base._pin_id(pin)
+                check_pin(settings[key])
+        if freq != -1:
+            base.check_int("freq", freq, 1, 1000000)
+            settings["freq"] = freq
+        if timeout != -1:
+            base.check_int("timeout", timeout, 0, 1 << 29)
+            settings["timeout"] = timeout
+        self._attach(id, settings)
+
+    def _timeout_us(self, timeout):
+        return timeout // 1000 * 1000

@@ -35,7 +35,9 @@ SCHED_DEPTH = 8  # MICROPY_SCHEDULER_DEPTH, ports/rp2 and ports/esp32 mpconfigpo
 # Faults a test can inject into the chip or the board: dev.faults.add(name).
 FAULTS = ("timer_dead",  # the timer's interrupt never comes
           "monostable_stuck_high",  # Q stays high: the second valve is never disabled
-          "monostable_dead")  # Q stays low: no enable at all
+          "monostable_dead",  # Q stays low: no enable at all
+          "i2c_stuck",  # a part holds SDA low: every transfer runs to its timeout
+          "oled_dead")  # the display answers nothing: its address is not acknowledged
 
 device = None  # the chip the port modules' functions act on: the last one powered on
 
@@ -137,14 +139,26 @@ class Device:
         self.regs = regs if regs is not None else {}  # the port's registers that survive a reset
         self.clock = Clock(self)
         self.micropython = Micropython(self)
+        self.usb = UsbSerial(self)  # the REPL's serial, and the host at its other end
+        self.select = Select(self)
+        self.sys = Sys(self)
         self.monostable = None
         self.valve_pin = None
         self.master_pin = None
+        self.i2c = {}  # bus id -> its settings: the port keeps one object per bus
+        self.i2c_parts = {}  # (SCL pin, SDA pin, address) -> the part there (hal/fake_oled)
+        self.oled = None
         if board is not None:
             self.valve_pin = board.VALVE_PIN
             self.master_pin = board.MASTER_VALVE_PIN
             self.monostable = Monostable(self, board.KEEPALIVE_PIN, board.ENABLE_SENSE_PIN,
                                          board.ENABLE_HOLD_MS * 1000)
+            display = getattr(board, "DISPLAY", None)
+            if display is not None:  # the board's OLED, on its bus and pins
+                from hal.fake_oled import Ssd1306
+
+                self.oled = Ssd1306()
+                self.i2c_parts[(display["scl"], display["sda"], display["addr"])] = self.oled
 
     # --- test controls and views ------------------------------------------------
     def calls(self, kind):
@@ -532,6 +546,56 @@ class WDT:
             self._dev.log.append(("wdt.feed",))
 
 
+class I2C:
+    """machine.I2C's common part. The ports keep one object per bus id: I2C(id, ...)
+    again re-initialises that bus, and an object made earlier writes with the new
+    settings. writeto and writevto reach the board part wired to the bus's pins at
+    that address. A transfer is a C call that takes its bus time (9 clocks a byte,
+    the address byte too); its timeout bounds the whole transfer on both ports
+    (rp2: i2c_write_timeout_us; esp32: the new driver's xfer_timeout_ms), after
+    which it raises the port's TIMEOUT_ERRNO. Nothing at the address, or the
+    "oled_dead" fault: the port's NACK_ERRNO. "i2c_stuck": every transfer times out."""
+
+    def _attach(self, id, settings):
+        dev = _dev()
+        self._dev = dev
+        self.id = id
+        dev.i2c[id] = settings
+        dev.record(("i2c.init", id, settings["scl"], settings["sda"], settings["freq"],
+                    settings["timeout"]))
+
+    def _transfer(self, addr, data):
+        dev = self._dev
+        bus = dev.i2c[self.id]
+        check_int("addr", addr, 0, 127)
+        timeout_us = self._timeout_us(bus["timeout"])
+        part = dev.i2c_parts.get((bus["scl"], bus["sda"], addr))
+        if part is dev.oled and "oled_dead" in dev.faults:
+            part = None
+        us = (len(data) + 1) * 9 * 1000000 // bus["freq"] if part is not None else 0
+        if "i2c_stuck" in dev.faults or us > timeout_us:
+            dev.run(timeout_us, False)
+            raise OSError(self.TIMEOUT_ERRNO)
+        if part is None:
+            dev.run(9 * 1000000 // bus["freq"], False)  # the address byte, not acknowledged
+            raise OSError(self.NACK_ERRNO)
+        dev.run(us, False)
+        part.write(data)
+        dev.record(("i2c.write", self.id, addr, len(data)))
+        return len(data)
+
+    def writeto(self, addr, buf, stop=True):
+        return self._transfer(addr, bytes(buf))
+
+    def writevto(self, addr, vector, stop=True):
+        """The ports join the buffers into one on the heap (m_new) and send one transfer."""
+        return self._transfer(addr, b"".join(bytes(b) for b in vector))
+
+
+def _pin_id(pin):
+    return pin.id if isinstance(pin, Pin) else pin
+
+
 def disable_irq():
     """machine.disable_irq (extmod/modmachine.c, MICROPY_BEGIN_ATOMIC_SECTION)."""
     dev = _dev()
@@ -654,3 +718,189 @@ class Micropython:
         check_int("size", size, 1, 4096)
         self.emergency_buf = size
         self._dev.record(("emergency_buf", size))
+
+    def kbd_intr(self, chr):
+        """micropython.kbd_intr: the byte that raises KeyboardInterrupt, -1 for none
+        (py/modmicropython.c takes any int; shared/runtime/interrupt_char.c)."""
+        if isinstance(chr, bool) or not isinstance(chr, int):
+            raise TypeError("can't convert to int")
+        self._dev.usb.interrupt_char = chr
+        self._dev.record(("kbd_intr", chr))
+
+
+# --- the USB serial: sys.stdin.buffer, sys.stdout.buffer, select -------------------
+POLLIN = 1  # MP_STREAM_POLL_RD (py/stream.h), select.POLLIN on both ports
+POLLOUT = 4  # MP_STREAM_POLL_WR
+CHAR_CTRL_C = 3  # the interrupt character while a script runs (shared/runtime/pyexec.c)
+
+
+class UsbSerial:
+    """The REPL's USB-CDC serial (TinyUSB, shared/tinyusb/mp_usbd_cdc.c on both ports)
+    and the host at its other end:
+    - bytes the host sends go into the stdin ring (port.STDIN_RING bytes); what does
+      not fit waits at the host (the endpoint is not read: USB flow control). The
+      interrupt character, while set, empties the ring and schedules
+      KeyboardInterrupt, raised at the VM's next check (here: the next call);
+    - read(n) and readinto(buf) return only once n bytes came (stdio_buffer_read
+      loops on mp_hal_stdin_rx_chr): with fewer in the ring the fake raises WouldHang;
+    - POLLIN: the ring holds a byte. POLLOUT: rp2 only while the TX FIFO has room or
+      no host is connected (mp_usbd_cdc_poll_interfaces); esp32 always
+      (port.POLLOUT_ALWAYS: its mp_hal_stdio_poll reports the UART REPL writable);
+    - write(data), with a host connected, returns once the TX FIFO (CDC_TX_FIFO
+      bytes) took all of it, waiting up to 500 ms for the host to read
+      (MICROPY_HW_USB_CDC_TX_TIMEOUT): WouldHang here when it would wait. Without a
+      host the FIFO keeps the newest bytes and nothing waits."""
+
+    CDC_TX_FIFO = 256  # CFG_TUD_CDC_TX_BUFSIZE at full speed (shared/tinyusb/tusb_config.h)
+
+    def __init__(self, dev):
+        self._dev = dev
+        self.interrupt_char = CHAR_CTRL_C
+        self.ring = []  # stdin, as the port buffers it
+        self.waiting = []  # sent by the host, not yet taken off the endpoint
+        self.tx = []  # written, not yet read by the host
+        self.connected = True  # a host has the port open (DTR)
+        self.kbd_pending = False
+        self.stdin = _StdioBuffer(self, True)
+        self.stdout = _StdioBuffer(self, False)
+
+    def _check(self):
+        if self.kbd_pending:
+            self.kbd_pending = False
+            raise KeyboardInterrupt
+
+    def _pump(self):
+        room = self._dev.port.STDIN_RING - len(self.ring)
+        while self.waiting and room > 0:
+            b = self.waiting.pop(0)
+            if b == self.interrupt_char:
+                self.ring = []
+                self.kbd_pending = True
+                room = self._dev.port.STDIN_RING
+            else:
+                self.ring.append(b)
+                room -= 1
+
+    def host_send(self, data):
+        self.waiting.extend(bytes(data))
+        self._pump()
+
+    def host_read(self):
+        data = bytes(self.tx)
+        self.tx = []
+        return data
+
+    def readable(self):
+        self._pump()
+        return bool(self.ring)
+
+    def writable(self):
+        return (self._dev.port.POLLOUT_ALWAYS or not self.connected
+                or len(self.tx) < self.CDC_TX_FIFO)
+
+    def read(self, n):
+        self._check()
+        self._pump()
+        if len(self.ring) < n:
+            raise WouldHang("stdin read(%d) with %d bytes in the ring" % (n, len(self.ring)))
+        data = bytes(self.ring[:n])
+        self.ring = self.ring[n:]
+        self._pump()
+        return data
+
+    def write(self, data):
+        self._check()
+        data = bytes(data)
+        if not self.connected:
+            self.tx = (self.tx + list(data))[-self.CDC_TX_FIFO:]
+        elif len(self.tx) + len(data) > self.CDC_TX_FIFO:
+            raise WouldHang("stdout write of %d bytes with %d free in the TX FIFO"
+                            % (len(data), self.CDC_TX_FIFO - len(self.tx)))
+        else:
+            self.tx.extend(data)
+        self._dev.record(("usb.write", len(data)))
+        return len(data)
+
+
+class _StdioBuffer:
+    """sys.stdin.buffer or sys.stdout.buffer (shared/runtime/sys_stdio_mphal.c)."""
+
+    def __init__(self, usb, is_in):
+        self._usb = usb
+        self._in = is_in
+
+    def read(self, n):
+        if not self._in:
+            raise OSError(1)  # MP_EPERM
+        return self._usb.read(n)
+
+    def readinto(self, buf):
+        data = self.read(len(buf))
+        buf[:] = data
+        return len(data)
+
+    def write(self, data):
+        if self._in:
+            raise OSError(1)
+        return self._usb.write(data)
+
+
+class _Std:
+    def __init__(self, buffer):
+        self.buffer = buffer
+
+
+class Sys:
+    """The chip's `sys`, as far as the link uses it."""
+
+    def __init__(self, dev):
+        self.stdin = _Std(dev.usb.stdin)
+        self.stdout = _Std(dev.usb.stdout)
+
+
+class Poll:
+    """select.poll() on the stdio streams (extmod/modselect.c; their ioctl is
+    mp_hal_stdio_poll). Only the stdio objects are modelled."""
+
+    def __init__(self, dev):
+        self._dev = dev
+        self._entries = []
+
+    def register(self, obj, eventmask=POLLIN | POLLOUT):
+        if not isinstance(obj, _StdioBuffer):
+            raise NotModelled("poll on anything but the stdio streams")
+        self._entries = [e for e in self._entries if e[0] is not obj] + [(obj, eventmask)]
+
+    def _ready(self):
+        usb = self._dev.usb
+        usb._check()
+        found = []
+        for obj, mask in self._entries:
+            flags = 0
+            if mask & POLLIN and usb.readable():
+                flags |= POLLIN
+            if mask & POLLOUT and usb.writable():
+                flags |= POLLOUT
+            if flags:
+                found.append((obj, flags))
+        return found
+
+    def poll(self, timeout=-1):
+        if timeout != 0:
+            raise NotModelled("poll with a timeout: the link never waits")
+        return self._ready()
+
+    def ipoll(self, timeout=-1, flags=0):
+        return iter(self.poll(timeout))
+
+
+class Select:
+    """The chip's `select` module."""
+    POLLIN = POLLIN
+    POLLOUT = POLLOUT
+
+    def __init__(self, dev):
+        self._dev = dev
+
+    def poll(self):
+        return Poll(self._dev)

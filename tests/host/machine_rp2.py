@@ -26,6 +26,11 @@ IRQ_STATE_RESTORES = True  # save_and_disable_interrupts() returns the old PRIMA
 SLEEP_US_POLLS_ABOVE = 1000
 SLEEP_US_POLLING_WAITS_FOR_IRQ = True
 
+# The USB serial (tests/host/machine_fake.py, UsbSerial).
+STDIN_RING = 512  # ports/rp2/mphalport.c: MICROPY_HW_STDIN_BUFFER_LEN
+# mp_usbd_cdc_poll_interfaces: POLLOUT only while the TX FIFO has room (or no host).
+POLLOUT_ALWAYS = False
+
 WDT_MAX_MS = 8388  # ports/rp2/machine_wdt.c, WDT_TIMEOUT_MAX on RP2040
 
 # The watchdog block (RP2040 datasheet; pico-sdk hardware_watchdog).
@@ -231,3 +236,41 @@ class WDT(base.WDT):
             raise NotModelled("timeout=0 resets at once (CTRL.TRIGGER)")
         self._attach(id, timeout)
         base._dev().regs["scratch"][4] = NON_REBOOT_MAGIC
+
+
+class I2C(base.I2C):
+    """ports/rp2/machine_i2c.c: I2C(id, freq=400000, *, scl, sda, timeout=50000): two
+    static buses; SCL on odd and SDA on even GPIOs, bit 1 of the pin naming the bus
+    (machine_i2c.h, IS_VALID_SCL / IS_VALID_SDA); the Pico's defaults are GP5/GP4 for
+    bus 0 (PICO_DEFAULT_I2C) and GP7/GP6 for bus 1. Any argument re-initialises the
+    bus. A NACK is PICO_ERROR_GENERIC, raised as EIO; a timeout as ETIMEDOUT (this
+    port's internal errno numbers)."""
+
+    NACK_ERRNO = 5
+    TIMEOUT_ERRNO = 110
+    _DEFAULT_PINS = {0: (5, 4), 1: (7, 6)}  # (SCL, SDA)
+
+    def __init__(self, id=0, freq=400000, *, scl=None, sda=None, timeout=50000):
+        base.check_int("id", id, -(1 << 29), 1 << 29)
+        if id not in (0, 1):
+            raise ValueError("I2C(%d) doesn't exist" % id)
+        dev = base._dev()
+        was = dev.i2c.get(id)
+        default_scl, default_sda = (was["scl"], was["sda"]) if was else self._DEFAULT_PINS[id]
+        if scl is not None:
+            default_scl = base._pin_id(scl)
+            base.check_int("pin", default_scl, 0, _NUM_GPIOS - 1)
+            if default_scl & 1 != 1 or (default_scl & 2) >> 1 != id:
+                raise ValueError("bad SCL pin")
+        if sda is not None:
+            default_sda = base._pin_id(sda)
+            base.check_int("pin", default_sda, 0, _NUM_GPIOS - 1)
+            if default_sda & 1 != 0 or (default_sda & 2) >> 1 != id:
+                raise ValueError("bad SDA pin")
+        base.check_int("freq", freq, 1, 1000000)
+        base.check_int("timeout", timeout, 0, 1 << 29)
+        self._attach(id, {"scl": default_scl, "sda": default_sda, "freq": freq,
+                          "timeout": timeout})
+
+    def _timeout_us(self, timeout):
+        return timeout  # i2c_write_timeout_us: microseconds, for the whole transfer

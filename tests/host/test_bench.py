@@ -35,6 +35,9 @@ def test_bench_json_has_every_figure(capsys):
     assert figures["micropython"]["heap_bytes_per_tick_treating"] == 0
     assert figures["micropython"]["us_per_tick_treating"] > 0
     assert figures["micropython"]["heap_after_start_bytes"] > 0
+    # The display draws and sends between ticks; no tick allocated meanwhile.
+    assert figures["micropython"]["ticks_allocating_with_display"] == 0
+    assert figures["micropython"]["worst_loop_with_display_us"] > 0
     assert figures["cpython_sim_speed_x"] > 0
     assert figures["mpy_total_bytes"] > 0
     assert [r["profile"] for r in figures["reference"]] == ["moderate", "ftf", "aftercare"]
@@ -53,3 +56,16 @@ def test_the_bench_table_has_units_and_fixed_decimals():
     assert lines[-4] == "CPython simulation: 947.3 x real time (median of 5 runs)"
     assert lines[-3] == "MicroPython time per TREATING tick: 55.4 us"
     assert lines[-2] == "MicroPython heap after start-up: 35088 bytes"
+
+
+def test_the_bench_adds_the_displays_bus_time_per_page():
+    figures = {"reference": [], "cpython_sim_speed_x": 1.0, "mpy_total_bytes": 1,
+               "micropython": {"worst_loop_with_display_us": 512.0,
+                               "worst_display_page_us": 300.0,
+                               "ticks_allocating_with_display": 0}}
+    lines = bench.table(figures)
+    assert "MicroPython worst loop iteration with the display: 512 us" in lines
+    assert "MicroPython ticks that allocated with the display: 0" in lines
+    assert "Display bus time per page at 400 kHz: 3.4 ms (on a pen, on top of the iteration)" \
+        in lines
+    assert 3.3 < bench.display_page_bus_ms() < 3.5  # a 129-byte page alone is 2.9 ms

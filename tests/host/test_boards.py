@@ -61,7 +61,8 @@ def test_device_files_of_a_real_board(name):
     dests = [d for _, d in files]
     firmware = sorted("firmware/" + p.name for p in (ROOT / "firmware").glob("*.py"))
     assert dests == firmware + ["hal/__init__.py", "hal/machine_hal.py", "hal/boot.py",
-                                "hal/integrity.py", "hal/storage.py", "boards/__init__.py", "boards/reference_pen.py",
+                                "hal/integrity.py", "hal/storage.py", "hal/display.py", "hal/link.py",
+                                "boards/__init__.py", "boards/reference_pen.py",
                                 "boards/%s/__init__.py" % name, "boards/%s/board.py" % name,
                                 "boot.py", "main.py"]
     for run_by_name in ("boot.py", "main.py"):
@@ -85,7 +86,8 @@ def test_unknown_board_is_refused_with_the_known_ones():
 def frozen(name):
     """Runs a board's manifest.py with recorders of MicroPython's manifest functions
     (same signatures), following relative includes with their options as the
-    build does; returns (included port manifests, {frozen path: opt})."""
+    build does; returns (included port manifests and required micropython-lib
+    packages, {frozen path: opt})."""
     included, frozen_files = [], {}
 
     def run(manifest, options):
@@ -109,8 +111,12 @@ def frozen(name):
             else:
                 run((here / manifest_path).resolve(), types.SimpleNamespace(**kwargs))
 
+        def require(name, version=None, unix_ffi=False, pypi=None, **kwargs):
+            included.append("require:" + name)
+
         exec(compile(manifest.read_text(), str(manifest), "exec"),
-             {"package": package, "module": module, "include": include, "options": options})
+             {"package": package, "module": module, "include": include, "require": require,
+              "options": options})
 
     run(ROOT / "boards" / name / "manifest.py", types.SimpleNamespace())
     return included, frozen_files
@@ -119,7 +125,8 @@ def frozen(name):
 @pytest.mark.parametrize("name", DEVICE_BOARDS)
 def test_manifest_freezes_exactly_the_device_files_at_opt_3(name):
     included, files = frozen(name)
-    assert included == ["$(PORT_DIR)/boards/manifest.py"]  # the port's own modules stay
+    # The port's own modules stay; the display's driver comes from micropython-lib.
+    assert included == ["$(PORT_DIR)/boards/manifest.py", "require:ssd1306"]
     assert set(files) == {d for _, d in device_files(name)}
     assert set(files.values()) == {3}
 
@@ -177,3 +184,18 @@ def test_the_two_sensors_meet_the_rp2040_e11_codes_at_other_temperatures():
     doc = (ROOT / "docs" / "PORTS.md").read_text()
     for t in first + second:
         assert "%.1f C" % t in doc, t
+
+
+@pytest.mark.parametrize("name", DEVICE_BOARDS)
+def test_the_display_sits_on_free_pins_its_port_can_route(name):
+    board = DEVICE_BOARDS[name]
+    spec = board.DISPLAY
+    assert set(spec) == {"i2c", "sda", "scl", "freq", "addr"}
+    pins = [getattr(board, k) for k in PINS if getattr(board, k) is not None]
+    assert not {spec["sda"], spec["scl"]} & set(pins) and spec["sda"] != spec["scl"]
+    assert not {spec["sda"], spec["scl"]} & AVOID[board.PORT]
+    assert spec["freq"] == 400000 and spec["addr"] == 0x3C  # the SSD1306's fastest; SA0 low
+    if board.PORT == "rp2":  # SCL odd, SDA even, bit 1 names the bus (ports/rp2/machine_i2c.h)
+        assert spec["scl"] & 1 == 1 and spec["sda"] & 1 == 0
+        assert (spec["scl"] & 2) >> 1 == (spec["sda"] & 2) >> 1 == spec["i2c"]
+    assert sim.DISPLAY is not None  # the simulator draws the same screens (--screens)

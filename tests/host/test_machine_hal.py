@@ -642,7 +642,8 @@ def run_boot(board, stop_ms):
     KeyboardInterrupt (Ctrl-C from mpremote): App.run ends there."""
     dev().clock.interrupt_at = stop_ms
     with pytest.raises(KeyboardInterrupt):
-        boot_mod.boot(board, port(board), dev().clock, dev().micropython)
+        boot_mod.boot(board, port(board), dev().clock, dev().micropython, dev().select,
+                      dev().sys)
 
 
 def first(kind):

@@ -21,3 +21,8 @@ def test_every_url_points_at_a_deployed_file(name):
     urls = mip_package.package(name)["urls"]
     assert [dst for dst, _ in urls] == [dst for _, dst in device_files(name)]
     assert all(os.path.isfile(os.path.join(board_dir, src)) for _, src in urls)
+
+
+@pytest.mark.parametrize("name", BOARDS)
+def test_a_board_with_a_display_brings_its_driver(name):
+    assert mip_package.package(name)["deps"] == [["ssd1306", "0.1.0"]]

@@ -18,7 +18,7 @@ from tests.host import machine_esp32, machine_fake, machine_rp2
 
 DOC = ROOT / "docs" / "PORTS.md"
 PORTS = {"rp2": (machine_rp2, pico), "esp32": (machine_esp32, esp32s3)}
-VERDICT = re.compile(r"(yes|absent|unused|ValueError|TypeError)\b(?:\s*`([^`]*)`)?")
+VERDICT = re.compile(r"(yes|absent|unused|ValueError|TypeError|OSError)\b(?:\s*`([^`]*)`)?")
 CONSTANT = re.compile(r"yes:\s*(-?\d+)")  # a constant's value, the whole cell
 STUB_MODULES = ("machine", "time", "micropython")
 
@@ -41,7 +41,8 @@ CASES = [(call, port, cells[port]) for call, cells in ROWS for port in PORTS]
 
 def namespace(port):
     """A fresh chip of the port, and what a table call may name: the port's fake
-    as `machine`, the chip's `time` and `micropython`, the board's constants, cb."""
+    as `machine`, the chip's `time`, `micropython`, `select` and `sys`, the board's
+    constants, cb."""
     module, board = PORTS[port]
     chip = module.power_on(board)
     for pin in (board.THERMISTOR_PIN, board.THERMISTOR2_PIN, board.BATTERY_PIN, board.ADC_REF_PIN):
@@ -49,7 +50,7 @@ def namespace(port):
             chip.set_adc(pin, 30000 if port == "rp2" else 1000000)
     names = {k: getattr(board, k) for k in dir(board) if k.isupper()}
     names.update(machine=module, time=chip.clock, micropython=chip.micropython,
-                 cb=lambda timer: None)
+                 select=chip.select, sys=chip.sys, cb=lambda timer: None)
     return names
 
 
@@ -72,6 +73,12 @@ def verdict_problem(port, call, cell):
         if message is not None and str(e) != message:
             return "message %r, not %r" % (str(e), message)
         return None
+    except OSError as e:  # the cell's message is the errno number the port raises
+        if verdict != "OSError":
+            return "OSError: %s" % e
+        if message is not None and str(e.args[0]) != message:
+            return "errno %s, not %s" % (e.args[0], message)
+        return None
     if verdict != "yes":
         return "accepted, not %s" % verdict
     if number is not None and result != int(number.group(1)):
@@ -93,12 +100,18 @@ def test_the_table_check_catches_a_wrong_cell():
     assert verdict_problem("rp2", "machine.HARD_RESET", "yes: 2") is not None
     assert verdict_problem("esp32", "machine.HARD_RESET", "yes: 3") == "2, not 3"
     assert verdict_problem("rp2", "machine.Timer(-1)", "absent") == "accepted, not absent"
+    nothing_there = ('machine.I2C(DISPLAY["i2c"], scl=machine.Pin(DISPLAY["scl"]), '
+                     'sda=machine.Pin(DISPLAY["sda"])).writeto(0x3D, b"\\x80\\xae")')
+    assert verdict_problem("rp2", nothing_there, "OSError `5`") is None
+    assert verdict_problem("esp32", nothing_there, "OSError `5`") == "errno 19, not 5"
+    assert verdict_problem("esp32", nothing_there, "yes") == "OSError: 19"
 
 
 def hal_port_names():
-    """Every `machine.NAME` and every time/clock call in the HAL and the boot sequence."""
+    """Every `machine.NAME`, `micropython.NAME` and time/clock call in the HAL, the boot
+    sequence, the display and the host link."""
     names = set()
-    for path in ("hal/machine_hal.py", "hal/boot.py"):
+    for path in ("hal/machine_hal.py", "hal/boot.py", "hal/display.py", "hal/link.py"):
         tree = ast.parse((ROOT / path).read_text())
         for node in ast.walk(tree):
             if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name):
@@ -119,7 +132,8 @@ def test_the_table_lists_every_port_call_the_hal_makes():
             "micropython.alloc_emergency_exception_buf"} <= used
     assert [n for n in used if n not in listed] == []
     # And the methods the HAL calls on what those return.
-    for method in ("value", "read_u16", "read_uv", "duty_u16", "init", "deinit", "feed"):
+    for method in ("value", "read_u16", "read_uv", "duty_u16", "init", "deinit", "feed",
+                   "writeto", "writevto"):
         assert "." + method + "(" in listed, method
 
 

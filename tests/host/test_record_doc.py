@@ -63,10 +63,13 @@ def test_the_state_copy_table_is_store_py():
     rows = _table(_sections()["State copy"])
     names = ("magic", "version") + tuple(n for n in (
         "boot_count", "seq", "session", "applications", "armed", "open_ms", "rest_ms",
-        "profile"))
+        "profile", "cartridge_ms"))
     assert rows == _layout(store._FMT, names, 0) + [(store.SIZE - 4, "u32", "crc")]
-    s = store.State(11, 12, 13, 14, True, 16, 17, "p")
+    s = store.State(11, 12, 13, 14, True, 16, 17, "p", 18)
     assert [getattr(s, n) for n in names[2:]] == list(s.fields())  # State's own names
+    # the version 1 copy the text describes: the same fields up to the profile, CRC at 36
+    assert _layout(store._V1_FMT, names[:-1], 0) == rows[:-2]
+    assert store._V1_SIZE == rows[-2][0] + 4 == 40
 
 
 def test_the_documented_csv_columns_are_record_log_columns():
@@ -110,3 +113,16 @@ def test_the_documented_codes_are_the_codes():
     assert "(%d)" % record.VERSION in _meaning("Record header", "version")
     assert "(%d)" % store.VERSION in _meaning("State copy", "version")
     assert store.MAGIC.decode() in _meaning("State copy", "magic")
+
+
+def test_the_config_copy_table_is_config_py():
+    from firmware import config
+
+    rows = _table(_sections()["Configuration copy"])
+    header = _layout(config._HEAD, ("magic", "version", "length", "seq"), 0)
+    assert rows == header + [(config.HEAD_SIZE, "char[length]", "body")]
+    assert "(%d)" % config.VERSION in _meaning("Configuration copy", "version")
+    assert config.MAGIC.decode() in _meaning("Configuration copy", "magic")
+    with open(DOC) as f:
+        text = f.read()
+    assert ("at least %d bytes and at most %d" % (config.SIZE_MIN, config.SIZE_MAX)) in text

@@ -231,3 +231,25 @@ def test_fail_closed_works_with_no_heap_left():
     assert out.valve is False and out.master is False
     assert out.state == states.FAULT
     assert out.alarm == alarms.worst(alarms.F_EXCEPTION)
+
+
+def test_the_low_gas_warning_and_a_new_cartridge_allocate_nothing():
+    """The gauge near empty: IDLE ticks with the low-gas alarm sounding, an application
+    that counts the gas down to empty, and the tick that takes a new cartridge."""
+    bench = Bench()
+    gauge = bench.pen.gauge
+    gauge.open_ms = gauge._empty_ms - 500  # half a second of gas left, by the estimate
+    bench.run(100)
+    assert_allocates_nothing(bench, LOCKED_TICKS, states.IDLE)
+    assert bench.out.alarm == alarms.worst(alarms.F_LOW_GAS)
+    bench.trigger = True
+    out = run_locked(bench, 1500)  # past empty: the count stops there
+    assert bench.pen.exceptions == 0, "a counting tick allocated"
+    assert gauge.left_mg() == 0 and out.gas_left_mg == 0
+    bench.trigger = False
+    bench.run(1000)  # the rest
+    assert bench.out.state == states.IDLE
+    assert bench.pen.new_cartridge(bench.t)
+    out = run_locked(bench, 1)
+    assert bench.pen.exceptions == 0, "the tick that took the cartridge allocated"
+    assert out.alarm == 0 and out.gas_left_mg == gauge.size_mg

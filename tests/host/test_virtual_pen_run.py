@@ -1,0 +1,121 @@
+"""The virtual pen running the whole firmware (`cryopen virtual-pen --run`): the
+boot sequence and the 100 Hz loop on MicroPython, the physical model on the host,
+and `cryopen pen` talking to it on the pty exactly as to a board. The test is the
+clinician: it presses the trigger and the mode button through the virtual pen's
+standard input. One pen for the module: it boots once, and each test picks up the
+pen where the one before left it."""
+import json
+import os
+import select
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from host_tools.pens.virtual_pen import die_with_parent, node_problem
+
+ROOT = Path(__file__).resolve().parents[2]
+CRYOPEN = [sys.executable, "-c", "from host_tools.cli import entry; entry()"]
+START_TIMEOUT_S = 60
+# The sensors of this pen are off the nominal curve by a per-pen tolerance (plant
+# parameters), so that calibration has something to correct.
+BEADS = {"bead1_r_pct": 3.0, "bead1_beta_pct": 2.0, "bead2_r_pct": -2.5, "bead2_beta_pct": -1.5}
+
+
+class RunningPen:
+    def __init__(self, tmp):
+        plant = tmp / "plant.json"
+        plant.write_text(json.dumps(BEADS))
+        self.proc = subprocess.Popen(
+            CRYOPEN + ["virtual-pen", "--run", "--plant", str(plant)], cwd=ROOT,
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, start_new_session=True,
+            preexec_fn=die_with_parent)
+        ready, _, _ = select.select([self.proc.stdout], [], [], START_TIMEOUT_S)
+        self.port = self.proc.stdout.readline().strip() if ready else ""
+        if not self.port.startswith("/dev/"):
+            self.stop()
+            pytest.fail("the virtual pen did not report a port (got %r)" % self.port)
+
+    def hands(self, *lines):
+        for line in lines:
+            self.proc.stdin.write(line + "\n")
+        self.proc.stdin.flush()
+
+    def pen(self, *args, timeout=60):
+        """`cryopen pen ARGS --port PORT` -> (status, stdout, stderr)."""
+        done = subprocess.run(CRYOPEN + ["pen"] + list(args) + ["--port", self.port], cwd=ROOT,
+                              capture_output=True, text=True, timeout=timeout)
+        return done.returncode, done.stdout, done.stderr
+
+    def ask(self, *args):
+        status, out, err = self.pen(*args, "--json")
+        assert status == 0, err
+        return json.loads(out)
+
+    def pen_async(self, *args):
+        return subprocess.Popen(CRYOPEN + ["pen"] + list(args) + ["--port", self.port], cwd=ROOT,
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+    def wait_for(self, what, timeout_s=40):
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            doc = self.ask("status")
+            if what(doc):
+                return doc
+            time.sleep(0.2)
+        raise AssertionError("the pen never got there; last status %s" % doc)
+
+    def stop(self):
+        try:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        self.proc.wait()
+
+
+@pytest.fixture(scope="module")
+def pen(tmp_path_factory):
+    problem = node_problem()
+    if problem:
+        pytest.fail(problem)
+    p = RunningPen(tmp_path_factory.mktemp("virtual_pen_run"))
+    yield p
+    p.stop()
+
+
+def test_info_and_status_answer(pen):
+    info = pen.ask("info")
+    assert info["board"] == "sim" and info["protocol"] >= 1 and info["manifest"]
+    status = pen.ask("status")
+    assert status["state"] == "IDLE" and status["valve"] is False
+
+
+def test_select_waits_for_the_press_on_the_pen(pen):
+    before = pen.ask("status")["profile"]
+    status, out, err = pen.pen("select", "short")
+    assert status == 1 and "nothing changed" in err
+    assert pen.ask("status")["profile"] == before
+    asked = pen.pen_async("select", "short")
+    # The port is the client's alone while it waits: it says when the pen asks.
+    assert "press the mode button" in asked.stderr.readline()
+    pen.hands("mode on")
+    time.sleep(0.3)
+    pen.hands("mode off")
+    out, err = asked.communicate(timeout=30)
+    assert asked.returncode == 0, err
+    assert pen.ask("status")["profile"] == "short"
+
+
+def test_an_application_runs_and_is_in_the_log(pen):
+    pen.hands("trigger on")
+    pen.wait_for(lambda s: s["state"] == "TREATING")
+    done = pen.wait_for(lambda s: s["state"] in ("LOCKOUT", "DONE"))
+    pen.hands("trigger off")
+    assert done["applications"] == 1
+    log = pen.ask("log")["records"]
+    apps = [r for r in log if r["kind"] == "application"]
+    assert [(a["profile"], a["end_reason"]) for a in apps] == [("short", "complete")]
+    assert apps[0]["min_c"] < -40
