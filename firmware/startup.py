@@ -48,8 +48,8 @@ class TipCalibration:
     def __init__(self, storage, board):
         self.storage = storage
         self.model = thermistor.model_from_board(board)  # what every calibration is checked against
-        self.board = cal_mod.nominal(board)
-        self.in_force = self.board
+        self.nominal = cal_mod.nominal(board)  # the board's curve, as a Calibration
+        self.in_force = self.nominal
         self.stored = False  # in_force came from the pen's flash
         self.next = None
         self.problem = None
@@ -81,10 +81,11 @@ class TipCalibration:
 
     def keep(self, cal):
         """The host link's way in (hal/link.py, changes): the checked calibration cal
-        stored over both copies (OSError: nothing changed), for the next power-up. It
-        ends a refusal: the clinician confirmed at the pen what it is to use, and until
-        the next power-up it treats on the board's curve its tables hold, as a pen
-        never calibrated does."""
+        stored over both copies, for the next power-up. An OSError changes nothing in
+        this power-up (though copy 0, if it was written, wins at the next boot, as after
+        a cut write). It ends a refusal: the clinician confirmed at the pen what it is
+        to use, and until the next power-up the pen treats on the board's curve its
+        tables hold, as a pen never calibrated does."""
         data = cal_mod.encode(cal, self.seq + 1)
         self.storage.save_calibration(data)
         self.seq += 1
@@ -97,7 +98,7 @@ class TipCalibration:
         Asked for at the pen, it holds for this power-up even when the flash fails to
         store it (the next boot then refuses the damaged copies again)."""
         try:
-            self.keep(self.board)
+            self.keep(self.nominal)
         except OSError:
             pass
         self.next = None
@@ -219,10 +220,10 @@ class Clinic:
         if not reset or (pen.state != states.IDLE and pen.state != states.DONE):
             return False
         shown = pen.out.alarm
+        tips = self.calibration
         if shown == _CONFIG_ALARM:
             restorable = self.problem is not None
         else:
-            tips = self.calibration
             restorable = (shown == _CALIBRATION_ALARM and tips is not None
                           and tips.problem is not None)
         if (ticks_diff(now_ms, self._mode_ms) < RESTORE_HOLD_MS or not restorable
@@ -233,8 +234,8 @@ class Clinic:
         if self._presses >= RESTORE_PRESSES:
             if shown == _CONFIG_ALARM:
                 self.restore_factory(pen, now_ms)
-            else:
-                self.calibration.restore_board(now_ms)
+            elif tips is not None:
+                tips.restore_board(now_ms)
             self._mode_ms = now_ms
             self._presses = 0
         return True

@@ -47,6 +47,21 @@ def _pen_flash(tmp_path, monkeypatch):
     monkeypatch.setattr(boot, "FLASH_ROOT", str(tmp_path) + "/")
 
 
+# The test files that take longest, run first: pytest-xdist hands out files in
+# collection order (`make test` runs a file per worker), so the long ones start at
+# once on both cores and the short ones fill in around them, rather than one long
+# file starting last while the other core idles.
+SLOW_FIRST = ("tests/host/test_valve_invariants.py", "tests/host/test_virtual_pen_run.py",
+              "tests/host/test_gauge.py", "tests/host/test_bench.py",
+              "tests/host/test_stored_calibration.py", "tests/host/test_virtual_pen.py",
+              "tests/host/test_power_cut.py", "tests/host/test_protocol_fuzz.py")
+
+
+def pytest_collection_modifyitems(items):
+    rank = {path: i for i, path in enumerate(SLOW_FIRST)}
+    items.sort(key=lambda item: rank.get(item.nodeid.split("::", 1)[0], len(SLOW_FIRST)))
+
+
 # docs/SAFETY.md names the tests that prove each mitigation. When a run reports all
 # of them (`make test` does), it fails unless every one of them passed. Reports,
 # not collected items: under pytest-xdist only the controller sees every report.

@@ -24,7 +24,7 @@ BATHS = {"ice": ("ice water (crushed ice topped with water, stirred)", 0.0),
          "dry_ice": ("dry ice in ethanol", -78.5),
          "room": ("still room air, beside a reference thermometer", None)}
 SAMPLES = 10  # readings per bath
-SAMPLE_S = 0.2
+SAMPLE_S = 0.1  # ten readings over a second
 STEADY_C = 0.3  # the readings at a bath may spread this much at most
 SETTLE_TRIES = 10  # sets of readings before the tool gives up on a bath
 # A least-squares fit that leaves more than this is a bath that moved or a bad contact.
@@ -37,9 +37,12 @@ class CalibrationRefused(Exception):
     pass
 
 
+DEFAULT_POINTS = ("ice", "dry_ice", "room")
+
+
 def add_arguments(p):
     p.add_argument("--port", required=True, help="the pen's serial port")
-    p.add_argument("--points", default="ice,dry_ice,room",
+    p.add_argument("--points", default=",".join(DEFAULT_POINTS),
                    help="the baths, in order, from %s (default: all three; two at least)"
                    % ", ".join(BATHS))
 
@@ -52,11 +55,20 @@ def run(args, link=None, ask=input):
         print("cryopen calibrate: --points takes two or three different baths from %s; got %s"
               % (", ".join(BATHS), args.points), file=sys.stderr)
         return 2
-    try:
-        if link is None:
+    if link is None:
+        try:
             link = PenLink(args.port)
-        with link:
-            return _calibrate(link, names, ask)
+        except LinkError as e:
+            print("cryopen calibrate: %s" % e, file=sys.stderr)
+            return 2
+    with link:
+        return calibrate(link, names, ask)
+
+
+def calibrate(link, names, ask):
+    """The whole calibration on an open link; the exit status."""
+    try:
+        return _calibrate(link, names, ask)
     except CalibrationRefused as e:
         print("cryopen calibrate: refused, nothing sent to the pen: %s" % e, file=sys.stderr)
         return 1
@@ -109,7 +121,7 @@ def _calibrate(link, names, ask):
     import json
 
     link.request("calibration", "set", json.dumps(doc, separators=(",", ":")))
-    print("calibration stored on the pen")
+    print("calibration stored on the pen; it reads through it from the next power-up")
     return 0
 
 

@@ -13,15 +13,16 @@ import time
 
 from host_tools.pens.link_client import Expired, LinkError, PenLink, Refused
 
-ACTIONS = ("info", "status", "profiles", "select", "config", "log", "clock", "service",
-           "monitor")
+ACTIONS = ("info", "status", "profiles", "select", "config", "log", "clock", "calibrate",
+           "service", "monitor")
 _LOG_PAGE = 16  # records per request: the pen's LOG_PAGE_MAX
 
 
 def add_arguments(p):
     p.add_argument("action", choices=ACTIONS, help="what to ask the pen")
     p.add_argument("words", nargs="*", metavar="ARG",
-                   help="select NAME; config get | config set FILE.json; clock set [EPOCH_S]")
+                   help="select NAME; config get | config set FILE.json; clock set [EPOCH_S]; "
+                   "calibrate get (the coefficients), or calibrate alone (cryopen calibrate)")
     p.add_argument("--port", required=True, help="the pen's serial port (a board's USB serial, "
                    "or the path `cryopen virtual-pen --run` prints)")
     p.add_argument("--json", action="store_true", help="print the pen's answer as JSON")
@@ -155,6 +156,20 @@ def _int(text, what):
         raise _UsageError("%s must be a whole number, got %r" % (what, text)) from None
 
 
+def _calibrate(link, args):
+    words = _words(args, 0, 1)
+    if words == ["get"]:
+        doc = link.request("calibration", "get")
+        return _show(args, doc, "\n".join(
+            "sensor %d: a=%.6e b=%.6e c=%.6e" % (i + 1, s["a"], s["b"], s["c"])
+            for i, s in enumerate(doc["sensors"])) + " (%s)" % doc.get("source"))
+    if words:
+        raise _UsageError("calibrate get, or calibrate alone to calibrate in reference baths")
+    from host_tools.pens import calibrate
+
+    return calibrate.calibrate(link, calibrate.DEFAULT_POINTS, input)
+
+
 def _service(link, args):
     _words(args, 0)
     doc = link.request("service")
@@ -247,5 +262,6 @@ def _plot(path, samples):
 
 
 _ACTIONS = {"info": _info, "status": _status, "profiles": _profiles, "select": _select,
-            "config": _config, "log": _log, "clock": _clock, "service": _service,
+            "config": _config, "log": _log, "clock": _clock, "calibrate": _calibrate,
+            "service": _service,
             "monitor": _monitor}

@@ -189,7 +189,11 @@ class VirtualPen:
             ms, gas = line.split()
             plant = self.plant
             if self.held_c is not None:
-                plant.tip_c = self.held_c  # the bath holds it, whatever the valves do
+                # The bath holds the tip whatever the valves do; moving it between baths
+                # takes it there at HOLD_C_PER_S, well inside what the supervisor's rate
+                # check allows (a jump would latch rate_implausible, as on a pen).
+                step = HOLD_C_PER_S * int(ms) / 1000.0
+                plant.tip_c += max(-step, min(step, self.held_c - plant.tip_c))
             elif int(ms):
                 plant.step(int(ms) / 1000.0, gas == b"1")
             hands = self.hands
@@ -231,6 +235,7 @@ class VirtualPen:
         self.stop()
 
 
+HOLD_C_PER_S = 100.0
 COMMANDS = ("power, service, trigger on|off, mode on|off, reset, contact on|off, tilted on|off, "
             "hold C|off")
 

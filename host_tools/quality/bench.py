@@ -156,6 +156,10 @@ def micropython_figures(runs=3):
         "worst_display_page_us": statistics.median(r["worst_display_page_us"] for r in results),
         "ticks_allocating_with_display": max(r["ticks_allocating_with_display"]
                                              for r in results),
+        # The host link with a `log` dump in progress (hal/link.py), measured the same way.
+        "worst_loop_with_link_us": statistics.median(r["worst_loop_with_link_us"]
+                                                     for r in results),
+        "ticks_allocating_with_link": max(r["ticks_allocating_with_link"] for r in results),
     }
 
 
@@ -205,7 +209,9 @@ _MICROPYTHON = {"us_per_tick_treating": ("time per TREATING tick", "us", 1),
                 "worst_display_page_us": ("worst iteration sending a page (bus time apart)",
                                           "us", 0),
                 "ticks_allocating_with_display": ("ticks that allocated with the display",
-                                                  "", 0)}
+                                                  "", 0),
+                "worst_loop_with_link_us": ("worst loop iteration, link busy (log dump)", "us", 0),
+                "ticks_allocating_with_link": ("ticks that allocated with the link busy", "", 0)}
 
 
 def _cell(value, width, decimals):

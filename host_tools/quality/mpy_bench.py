@@ -174,10 +174,65 @@ def _clock_us():
         return time.ticks_us
 
 
-def _loop(with_display):
+class _BusyHost:
+    """A host at the other end of the link that asks for the treatment record page after
+    page (`log`), a new request as soon as the last reply has ended, and reads every
+    byte at once: the link is never idle."""
+
+    write_may_wait = False
+
+    def __init__(self):
+        self.request = b""
+        self.pages = 0
+        self.replied = 0
+
+    def read_byte(self):
+        if not self.request:
+            if self.replied < self.pages:
+                return -1
+            self.pages += 1
+            self.request = b"%d log %d 16\n" % (self.pages, (self.pages * 16) % 192)
+        b = self.request[0]
+        self.request = self.request[1:]
+        return b
+
+    def write(self, buf):
+        self.replied += bytes(buf).count(b"\n")
+        return len(buf)
+
+    def close(self):
+        pass
+
+
+def _busy_link(pen, now_ms):
+    """The host link with a `log` dump in progress, on a record of 200 entries."""
+    import os
+
+    from firmware import protocol, record
+    from hal import link
+    from hal.storage import OsFs, Storage
+    from boards.sim import board
+
+    root = "/bench_link/"
+    try:
+        os.mkdir(root[:-1])
+    except OSError:
+        pass
+    storage = Storage(OsFs(os, open), root)
+    if not storage.fs.listdir(root[:-1]):
+        for i in range(200):
+            storage.append(record.encode(record.APPLICATION, 1, 1000 * i, 0,
+                                         (1, 1, 2, "moderate", 10000, -5025, -4000, 5000, 6000,
+                                          90)))
+    proto = protocol.Protocol(pen, board, records=link.PenRecords(storage))
+    return link.Link(_BusyHost(), proto, now_ms)
+
+
+def _loop(with_display, with_link=False):
     """App.step through IDLE, an application and its rest, the same
-    iterations every run: (each iteration's us, what each did: 0 the tick alone,
-    1 it drew a frame, 2 it sent a page; frames drawn; ticks that allocated)."""
+    iterations every run, with the link's share of each iteration when asked:
+    (each iteration's us, what each did: 0 the tick alone, 1 it drew a frame, 2 it
+    sent a page; frames drawn; ticks that allocated)."""
     from boards.sim import board
     from firmware import pen as pen_mod, profiles
     from firmware.app import App
@@ -187,6 +242,7 @@ def _loop(with_display):
     hal = _BenchHal(pen)
     display = display_mod.Display(fake_oled.Bus()) if with_display else None
     app = App(hal, pen, display=display)
+    busy = _busy_link(pen, hal.now_ms) if with_link else None
     tick = pen.tick
 
     def locked(now, raw, raw2, trigger, bits):
@@ -210,6 +266,8 @@ def _loop(with_display):
         pending = display.pending if display else 0
         t0 = clock()
         out = app.step()
+        if busy is not None:
+            busy.serve(hal.t + 10)  # as App.run does, before the next tick's deadline
         times.append(clock() - t0)
         kind = 0
         if display and display.frames != frames:
@@ -220,18 +278,20 @@ def _loop(with_display):
         hal.advance()
     if out.fault and not pen.exceptions:
         raise SystemExit("the display bench's pen faulted")
+    if busy is not None and busy.port.replied < 3:
+        raise SystemExit("the link bench's host got %d log pages" % busy.port.replied)
     return times, kinds, display.frames if display else 0, pen.exceptions
 
 
-def _fastest(with_display):
+def _fastest(with_display, with_link=False):
     """Each iteration's time as the fastest of DISPLAY_RUNS runs, after one run that
     warms the interpreter up: a busy host preempts some iteration in a run, hardly
     the same one in every run."""
-    _loop(with_display)
+    _loop(with_display, with_link)
     best = None
     allocated = 0
     for _ in range(DISPLAY_RUNS):
-        times, kinds, frames, allocating = _loop(with_display)
+        times, kinds, frames, allocating = _loop(with_display, with_link)
         best = times if best is None else [min(a, b) for a, b in zip(best, times)]
         allocated += allocating
     return best, kinds, frames, allocated
@@ -253,4 +313,13 @@ def display_loop():
     }))
 
 
-STEPS = [baseline, start_firmware, measure, record_write, display_loop]
+def link_loop():
+    """The worst loop iteration with the host link busy (a `log` dump in progress: a page
+    of the record read from flash, streamed out 64 bytes an iteration), and the ticks
+    that allocated meanwhile."""
+    times, _, _, allocating = _fastest(False, True)
+    print(json.dumps({"worst_loop_with_link_us": max(times),
+                      "ticks_allocating_with_link": allocating}))
+
+
+STEPS = [baseline, start_firmware, measure, record_write, display_loop, link_loop]

@@ -38,6 +38,9 @@ def test_bench_json_has_every_figure(capsys):
     # The display draws and sends between ticks; no tick allocated meanwhile.
     assert figures["micropython"]["ticks_allocating_with_display"] == 0
     assert figures["micropython"]["worst_loop_with_display_us"] > 0
+    # The host link answers `log` pages between ticks; no tick allocated meanwhile.
+    assert figures["micropython"]["ticks_allocating_with_link"] == 0
+    assert figures["micropython"]["worst_loop_with_link_us"] > 0
     assert figures["cpython_sim_speed_x"] > 0
     assert figures["mpy_total_bytes"] > 0
     assert [r["profile"] for r in figures["reference"]] == ["moderate", "ftf", "aftercare"]
