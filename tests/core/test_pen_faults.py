@@ -1,5 +1,5 @@
 """Every fault closes the valve on the tick it is seen and latches until a reset."""
-from firmware import alarms, limits
+from firmware import alarms, gauge, limits, signals, states
 from tests.core.pen_rig import Rig, flows, is_state, profile
 
 
@@ -260,3 +260,124 @@ def test_a_leaking_second_valve_is_not_cleared_by_a_reset():
     rig.run_ms(500)
     assert not rig.pen.reset(rig.t)  # service: each retry would pass gas through it
     assert_closed_and_latched(rig.tick(), alarms.F_MASTER_LEAK)
+
+
+class Broken:
+    """Sensor 1's conversion, raising; the rig still reads the tip through it."""
+    cc = 0
+
+    def __init__(self, good):
+        self.raw_for = good.raw_for
+
+    def read(self, raw):
+        raise ValueError("converter exploded")
+
+
+def test_an_exception_while_treating_ends_the_application_as_a_fault_on_that_tick():
+    rig = treating_rig()
+    good = rig.pen.thermistor
+    rig.pen.thermistor = Broken(good)
+    out = rig.tick()
+    assert out.end_reason == states.END_FAULT
+    assert out.alarm == alarms.worst(alarms.F_EXCEPTION)  # on that tick, not the next
+    out = rig.tick()
+    assert rig.pen.exceptions == 2  # each one counts
+    rig.pen.thermistor = good
+    assert rig.pen.reset(rig.t)  # before the next tick: the pen is in FAULT already
+
+
+def test_an_exception_outside_an_application_ends_none_and_counts_no_gas():
+    rig = Rig()
+    good = rig.pen.thermistor
+    rig.pen.thermistor = Broken(good)
+    out = rig.tick()
+    assert out.fault & alarms.F_EXCEPTION and out.end_reason == states.END_NONE
+    rig.pen.thermistor = good
+    rig.run_ms(1000)
+    assert rig.pen.sup.open_ms == 0
+
+
+def test_an_exception_adds_to_the_latched_faults():
+    rig = Rig(watchdog_reset=True)
+    rig.pen.thermistor = Broken(rig.pen.thermistor)
+    out = rig.tick()
+    assert out.fault & alarms.F_EXCEPTION and out.fault & alarms.F_WATCHDOG
+
+
+def test_a_reset_that_cannot_clear_is_silent_in_fault_and_refused_elsewhere():
+    rig = Rig()
+    assert rig.pen.reset(rig.t) is False
+    assert rig.tick().beep == signals.BEEP_REFUSED
+    rig.run_ms(1000)
+    rig.tick(raw=65535)  # open: FAULT, and the condition persists
+    assert rig.pen.reset(rig.t) is False
+    assert rig.tick(raw=65535).beep != signals.BEEP_REFUSED  # the alarm speaks instead
+
+
+def test_a_trigger_held_through_a_reset_must_be_released_before_it_counts():
+    rig = treating_rig(rest_s=5)
+    rig.tick(raw=65535)
+    assert is_state(rig.out, "FAULT")
+    rig.run_ms(100)  # still held
+    assert rig.pen.reset(rig.t)
+    assert rig.tick().beep != signals.BEEP_REFUSED  # held through the reset: no new press
+    assert not rig.run_ms(6000)  # proving and rest over, the press still held
+    rig.release()
+    assert flows(rig.press())
+
+
+def test_a_dead_short_on_either_sensor_alone_latches():
+    for one in (1, 2):
+        rig = treating_rig()
+        raw, raw2 = (0, rig.raw2()) if one == 1 else (rig.raw(), 0)
+        assert_closed_and_latched(rig.tick(raw=raw, raw2=raw2), alarms.F_SHORT)
+
+
+def test_a_fault_ends_an_application_as_a_fault_and_outside_one_ends_nothing():
+    rig = treating_rig()
+    assert rig.tick(raw=65535).end_reason == states.END_FAULT
+    rig = Rig()
+    assert rig.tick(raw=65535).end_reason == states.END_NONE
+
+
+def test_the_application_the_session_cap_ends_is_proved_too():
+    rig = Rig(profile("aftercare", contact_s=2, session_s=3))
+    rig.ramp = (4, 0)  # cooling 4 C/s while gas flows, never at target: the valve open throughout
+    rig.press()
+    rig.run_ms(2000)  # the contact limit: 2 s of the session's 3 s
+    rig.release()
+    rig.run_ms(6000)
+    rig.press()
+    rig.run_ms(1000)
+    assert is_state(rig.out, "DONE")  # straight from TREATING: proved in DONE
+    rig.ramp = None
+    rig.second_stuck = True
+    assert_closed_and_latched(run_proving(rig), alarms.F_MASTER_LEAK)
+
+
+def test_a_fault_during_a_proving_step_closes_the_valve_on_that_tick():
+    rig = ended_rig()
+    for _ in range(limits.PROVE_AFTER_MS // 10 + 10):
+        if rig.tick().valve:  # the main valve open alone
+            break
+    assert rig.out.valve and not rig.out.master
+    assert_closed_and_latched(rig.tick(raw=65535), alarms.F_OPEN)
+
+
+def test_a_gas_warning_never_hides_a_fault():
+    rig = Rig()
+    rig.pen.gauge.restore(gauge.UNKNOWN)  # a cartridge not known: the pen warns of low gas
+    assert alarms.name_of(rig.tick().alarm) == "low_gas"
+    out = rig.tick(raw=65535)
+    assert alarms.name_of(out.alarm) == "thermistor_open" and out.fault & alarms.F_OPEN
+
+
+def test_each_new_cartridge_counts_and_none_is_taken_on_the_tick_of_a_fault():
+    rig = Rig()
+    for n in (1, 2):
+        assert rig.pen.new_cartridge(rig.t)
+        rig.tick()
+        assert rig.pen.cartridges == n
+    assert rig.pen.new_cartridge(rig.t)
+    rig.tick(raw=65535)  # the same tick the sensor opens: the pen is in FAULT
+    assert rig.pen.cartridges == 2

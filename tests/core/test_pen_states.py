@@ -1,5 +1,5 @@
 """The pen's state machine: dead-man trigger, cutoffs, lockout, session and reset."""
-from firmware import signals, alarms, limits, states
+from firmware import signals, alarms, gauge, limits, states
 from firmware.compat import TICKS_PERIOD
 from tests.core.pen_rig import Rig, is_state, profile, flows
 
@@ -322,3 +322,179 @@ def test_stray_taps_in_a_row_cannot_add_up_to_a_freeze_without_rest():
     assert ends[0] == ends[1] == "tap"
     assert "released" in ends  # once 2 C below the rested tip, it is an application
     assert rig.pen.sup.applications == 1 and is_state(rig.out, "LOCKOUT")
+
+
+def test_the_mode_button_steps_through_the_profiles_in_their_order_and_round():
+    choices = (profile("aftercare"), profile("short"), profile("long"))
+    rig = Rig(choices[0])
+    rig.pen.offer(choices, 0)
+    seen = []
+    for _ in range(4):
+        assert rig.pen.next_profile(rig.t)
+        rig.tick()
+        seen.append(rig.pen.profile)
+    assert seen == [choices[1], choices[2], choices[0], choices[1]]
+
+
+def test_the_profile_the_mode_button_chose_sets_the_limits_the_pen_enforces():
+    first, brief = profile("aftercare"), profile("aftercare", contact_s=3)
+    rig = Rig(first)
+    rig.pen.offer((first, brief), 0)
+    assert rig.pen.next_profile(rig.t)
+    rig.tick()
+    rig.press()
+    opened = rig.run_ms(5000)
+    assert opened and (opened[-1] - opened[0]) < brief.contact_ms
+    assert rig.out.end_reason == states.END_CONTACT
+
+
+def test_the_pen_is_ready_on_the_tick_its_rest_ends():
+    rig = Rig(profile("aftercare", rest_s=5))
+    rig.press()
+    rig.run_ms(500)
+    end = rig.t
+    rig.release()
+    rig.run_ms(rig.prof.rest_ms - 10)
+    assert rig.t == end + rig.prof.rest_ms and is_state(rig.out, "LOCKOUT")
+    assert is_state(rig.tick(), "IDLE")
+
+
+def test_a_clock_that_steps_back_counts_no_valve_open_time():
+    rig = Rig()
+    rig.press()
+    rig.run_ms(300)
+    open_ms = rig.pen.sup.open_ms
+    rig.t -= 50
+    out = rig.tick()
+    assert rig.pen.sup.open_ms == open_ms and not out.fault & alarms.F_EXCEPTION
+
+
+def test_the_pen_leaves_boot_once_it_has_a_reading_and_the_trigger_was_released():
+    rig = Rig(boot=False)
+    rig.trigger = True
+    rig.run_ms(200)
+    assert is_state(rig.out, "BOOT")  # read, but held from power-up
+    rig = Rig(boot=False)
+    rig.tick(raw2=-1)  # released, but sensor 2 has not read yet
+    assert is_state(rig.out, "BOOT")
+    assert is_state(rig.tick(), "IDLE")
+
+
+def test_a_press_that_cannot_start_sounds_once_and_only_in_a_rest_or_when_done():
+    rig = Rig(profile("aftercare", rest_s=5, cycles=2))
+    rig.press()
+    rig.run_ms(500)
+    rig.release()
+    rig.tick()
+    assert rig.press().beep == signals.BEEP_REFUSED  # a rest
+    rig.run_ms(signals.REFUSED_MS)
+    assert rig.tick().beep != signals.BEEP_REFUSED  # held on: once is enough
+    rig = Rig()
+    rig.tick(raw=65535)
+    rig.release()
+    assert is_state(rig.press(), "FAULT") and rig.tick().beep != signals.BEEP_REFUSED
+
+
+def test_end_reason_is_blank_during_an_application():
+    rig = Rig(profile("aftercare", rest_s=5))
+    rig.press()
+    rig.run_ms(500)
+    assert rig.release().end_reason == states.END_RELEASED
+    rig.run_ms(6000)
+    assert rig.press().end_reason == states.END_NONE
+
+
+def test_after_a_power_cut_the_session_goes_on_with_a_full_rest_and_proved_valves():
+    rig = Rig(profile("aftercare", rest_s=5, cycles=3))
+    rig.pen.resume(rig.t, 4, 2, 7000)
+    assert rig.pen.session == 4 and rig.pen.sup.applications == 2
+    assert rig.pen.sup.open_ms == 7000
+    assert is_state(rig.tick(), "LOCKOUT")
+    rig.second_stuck = True  # proved before the next application
+    rig.run_ms(5000)
+    assert rig.out.fault & alarms.F_MASTER_LEAK
+
+
+def test_after_a_power_cut_the_rest_runs_and_then_the_session_goes_on():
+    rig = Rig(profile("aftercare", rest_s=5, cycles=3))
+    rig.pen.resume(rig.t, 1, 2, 7000)
+    rig.press()
+    assert rig.run_ms(4900) == []
+    rig.release()
+    rig.run_ms(200)
+    assert flows(rig.press())
+    rig.release()
+    rig.run_ms(6000)
+    assert is_state(rig.out, "DONE")  # its third application was the session's last
+
+
+def test_a_power_cut_after_a_watchdog_reset_still_boots_into_fault():
+    rig = Rig(watchdog_reset=True, boot=False)
+    rig.pen.resume(0, 1, 1, 1000)
+    assert is_state(rig.tick(), "FAULT") and rig.pen.state == states.FAULT
+
+
+def test_a_board_at_the_limits_is_accepted_and_one_beyond_refused_with_its_name():
+    from boards.sim import board
+    from firmware import pen as pen_mod
+
+    class Edge:
+        pass
+
+    for name in dir(board):
+        setattr(Edge, name, getattr(board, name))
+    edges = (("VALVE_MIN_ON_MS", limits.VALVE_MIN_PULSE_MS, limits.VALVE_MAX_PULSE_MS),
+             ("VALVE_MIN_OFF_MS", limits.VALVE_MIN_PULSE_MS, limits.VALVE_MAX_PULSE_MS),
+             ("WDT_MS", limits.WDT_MIN_MS, limits.WDT_MAX_MS),
+             ("FLOW_MAX_MG_PER_S", board.NOMINAL_FLOW_MG_PER_S, 2 * board.NOMINAL_FLOW_MG_PER_S))
+    for name, lo, hi in edges:
+        for v in (lo, hi):
+            setattr(Edge, name, v)
+            pen_mod.build(Edge, profile())
+        setattr(Edge, name, hi + 1)
+        try:
+            pen_mod.build(Edge, profile())
+        except pen_mod.BoardError as e:
+            assert str(e) == "board sim: %s = %d is outside %d..%d" % (name, hi + 1, lo, hi)
+        else:
+            assert False, name
+        setattr(Edge, name, getattr(board, name))
+    Edge.CARTRIDGE_MG = 12000
+    try:
+        pen_mod.build(Edge, profile())
+    except pen_mod.BoardError as e:
+        assert str(e) == "board sim: CARTRIDGE_MG = 12000 is not one of %s" % (gauge.SIZES_MG,)
+    else:
+        assert False, "a 12 g cartridge was accepted"
+
+
+def test_a_calibrated_pen_reads_each_sensor_on_its_own_curve():
+    from boards.sim import board
+    from firmware import pen as pen_mod, thermistor
+
+    class Calibration:
+        curves = (thermistor.fit_steinhart_hart(board.THERMISTOR_POINTS),
+                  thermistor.Beta(1000.0, 25.0, 3000.0))
+
+        def model(self, i):
+            return self.curves[i]
+
+    pen = pen_mod.build(board, profile(), calibration=Calibration())
+    assert pen.thermistor.model is Calibration.curves[0]
+    assert pen.thermistor2.model is Calibration.curves[1]
+
+
+def test_a_late_tick_past_the_session_cap_ends_the_session_and_nothing_else():
+    rig = Rig(profile("aftercare", contact_s=2, session_s=3))
+    rig.ramp = (4, 0)  # cooling, never at target: the valve open throughout
+    rig.press()
+    rig.run_ms(2000)  # the contact limit: 2 s of the session's 3 s
+    rig.release()
+    rig.run_ms(6000)
+    rig.press()
+    rig.run_ms(990)
+    rig.t += 5  # a tick 5 ms late: past the cap
+    rig.run_ms(20)
+    out = rig.out
+    assert rig.pen.sup.open_ms > rig.prof.session_ms
+    assert is_state(out, "DONE") and out.end_reason == states.END_SESSION and out.fault == 0

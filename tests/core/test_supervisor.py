@@ -19,7 +19,8 @@ def test_a_new_supervisor_starts_closed_empty_and_unfaulted():
     assert (sup.rest_end_ms, sup.app_start_ms, sup.close_ms) == (1000,) * 3
     for sensor in (sup.s1, sup.s2):
         assert sensor.status == thermistor.OK and sensor.stuck_ms == 0
-        assert not sensor.have_reading and (sensor.fresh_ms, sensor.ok_ms) == (1000, 1000)
+        assert sensor.have_reading is False and sensor.cc == 0
+        assert (sensor.fresh_ms, sensor.ok_ms) == (1000, 1000)
         assert sensor.last_raw < 0  # no reading yet: the first one never counts as unchanged
     assert sup.may_start(1000) is False  # nothing starts before a good reading
 
@@ -56,12 +57,56 @@ def test_a_new_fault_adds_to_the_latched_ones_never_replaces_them():
         (lambda s: both(s, 20, 10, 30001, thermistor.OK, -8000, 0), alarms.F_FLOOR),
         (lambda s: both(s, 20, 10, 30001, thermistor.OK, 1000, 0), alarms.F_RATE),
         (lambda s: both(s, 20, 10, 30001, thermistor.OK, 2000, alarms.F_ADC), alarms.F_ADC),
+        (lambda s: disagree(s, 20, limits.DISAGREE_CC + 1, limits.DISAGREE_MS), alarms.F_DISAGREE),
     )
     for inject, bit in cases:
         sup = fresh()
         inject(sup)
         assert sup.fault & bit, bit
         assert sup.fault & alarms.F_WATCHDOG, bit  # still latched
+
+
+def disagree(sup, t0, apart_cc, ms):
+    """Sensor 2 reads apart_cc warmer than sensor 1 every 10 ms for ms; returns the time."""
+    t = t0
+    while t < t0 + ms:
+        t += 10
+        sup.sense(t, 10, 30000, thermistor.OK, 2000, 29000, thermistor.OK, 2000 + apart_cc, 0)
+    return t
+
+
+def test_sensors_exactly_the_bound_apart_agree_one_centi_degree_more_latches_after_200_ms():
+    sup = Supervisor(profile(), 0, False)
+    disagree(sup, 0, limits.DISAGREE_CC, 5000)
+    assert sup.fault == 0 and sup.disagree_ms == 0
+    t = disagree(sup, 5000, limits.DISAGREE_CC + 1, limits.DISAGREE_MS - 10)
+    assert sup.fault == 0
+    disagree(sup, t, limits.DISAGREE_CC + 1, 10)
+    assert sup.fault == alarms.F_DISAGREE
+
+
+def test_nothing_is_decided_until_both_sensors_have_read():
+    sup = Supervisor(profile(), 0, False)
+    for t in (10, 20, 30):  # sensor 2 has not answered yet (not yet stale)
+        sup.sense(t, 10, 30000, thermistor.OK, 2000, -1, thermistor.OK, 0, 0)
+    assert sup.fault == 0 and sup.have_reading is False and not sup.may_start(30)
+    sup.sense(40, 10, 30000, thermistor.OK, 2000, 29000, thermistor.OK, 2100, 0)
+    assert sup.have_reading and sup.cc == 2000 and sup.may_start(40)
+
+
+def test_the_supervisor_itself_refuses_a_start_once_cycles_or_session_are_spent():
+    # The pen is in DONE by then; the supervisor does not rely on that.
+    p = profile()
+    sup = fresh(watchdog=False)
+    sup.applications = p.cycles - 1
+    assert sup.may_start(20) and not sup.session_spent()
+    sup.applications = p.cycles
+    assert not sup.may_start(20) and sup.session_spent()
+    sup = fresh(watchdog=False)
+    sup.open_ms = p.session_ms - 1
+    assert sup.may_start(20) and not sup.session_spent()
+    sup.open_ms = p.session_ms
+    assert not sup.may_start(20) and sup.session_spent()
 
 
 def test_the_floor_itself_is_allowed_one_centi_degree_below_is_not():

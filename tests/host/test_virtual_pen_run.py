@@ -25,7 +25,7 @@ START_TIMEOUT_S = 60
 # parameters), so that calibration has something to correct.
 BEADS = {"bead1_r_pct": 3.0, "bead1_beta_pct": 2.0, "bead2_r_pct": -2.5, "bead2_beta_pct": -1.5}
 SPEED = 3  # the pen's clock three times real time: the 10 s confirmation window is 3.3 s here
-SWEEP_C = range(-80, 31, 10)  # where the calibration's error is measured
+SWEEP_C = (-80, -60, -40, -20, 0, 20, 30)  # where the calibration's error is measured
 TERMINAL_SUMMARY = []
 
 
