@@ -17,7 +17,8 @@ NODE_STAMP := node_modules/.installed
 # `make test`; the scenario tests add a CoolProp import to every mutant and cover the
 # same checks through the simulator). README, "Mutation testing".
 MUTATE := firmware/pen.py firmware/supervisor.py firmware/tip_sensor.py firmware/regulator.py \
-	firmware/thermistor.py firmware/limits.py firmware/app.py firmware/buttons.py
+	firmware/thermistor.py firmware/limits.py firmware/app.py firmware/buttons.py \
+	firmware/contact.py
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -36,9 +37,10 @@ $(NODE_STAMP): package.json package-lock.json
 sim: $(STAMP)
 	$(BIN)/cryopen simulate
 
+# The core tests under MicroPython run inside pytest
+# (tests/host/test_micropython_suite.py), sharing the cores with the host tests.
 test: $(TEST_STAMP) $(NODE_STAMP)
 	$(BIN)/python -m pytest -n auto --dist loadfile
-	node tests/mpy/run.mjs
 
 pytest: $(TEST_STAMP)
 	$(BIN)/python -m pytest -n auto --dist loadfile

@@ -3,7 +3,7 @@ text). The pen, the trace, the display and docs/SAFETY.md all read this table.
 
 Fault bits are latched by the supervisor until a deliberate reset. Non-latching
 rows (low battery) describe a condition that inhibits new applications only; low
-gas, which the pen raises itself, only warns.
+gas and no contact, which the pen raises itself, only warn.
 """
 from firmware.compat import const
 
@@ -36,6 +36,7 @@ F_NO_RECORD = const(1 << 17)  # the shell: the flash failed and nobody accepted 
 F_LOW_GAS = const(1 << 18)  # the pen's gauge (firmware/gauge.py): advisory, it inhibits nothing
 F_CONFIG = const(1 << 19)  # the shell: the stored clinic configuration was refused at boot
 F_CALIBRATION = const(1 << 20)  # the shell: the stored sensor calibration was refused at boot
+F_NO_CONTACT = const(1 << 21)  # the pen: treating with the tip judged off the skin; advisory
 
 
 # code, name, bit, priority, latching, text
@@ -70,6 +71,8 @@ TABLE = (
      "Stored clinic settings damaged: not treating. Factory settings: hold mode 5 s, press reset 3 times."),
     (21, "calibration_invalid", F_CALIBRATION, MEDIUM, False,
      "Stored sensor calibration damaged: not treating. Board curve: hold mode 5 s, press reset 3 times."),
+    (22, "no_contact", F_NO_CONTACT, LOW, False,
+     "Tip off the skin: hold time paused. Put the tip back on the lesion or release."),
 )
 
 

@@ -20,6 +20,9 @@ TARGET_MAX_CC = const(1500)  # a target warmer than +15 C does not cool skin
 READ_MIN_CC = const(-10000)  # a reading outside -100..+60 C is a sensor fault
 READ_MAX_CC = const(6000)
 PIGMENT_FLOOR_CC = const(-500)  # melanocytes are damaged at about -5 C
+# A profile's lethal_c (the dosimetry's lethal isotherm) lies between these: malignant
+# lesions need -40 to -50 C, and nothing warmer than the melanocytes' -5 C is lethal.
+LETHAL_MIN_CC = const(-6000)
 
 # Sensor supervision.
 STALE_MS = const(50)  # no fresh reading for this long is a fault
@@ -45,7 +48,7 @@ PROVE_DROP_CC = const(100)  # cooling by more than 1 C in a step is a leaking va
 
 # Independent backstop, re-armed every tick while the valve is open.
 BACKSTOP_MARGIN_MS = const(100)  # remaining contact time plus this
-MAX_COOL_CC_PER_S = const(4000)  # fastest the tip can cool at full flow (model peak 27 C/s)
+MAX_COOL_CC_PER_S = const(4000)  # fastest the tip can cool at full flow (model peak 32 C/s)
 BACKSTOP_MIN_MS = const(20)  # two ticks: a healthy loop always re-arms before expiry
 WDT_MIN_MS = const(100)
 WDT_MAX_MS = const(8388)  # RP2040 hardware maximum

@@ -9,10 +9,17 @@ F_LOW_BATTERY). Nothing here touches hardware, sleeps or allocates: the shell
 Two valves in series: the main valve, which the regulator pulses, and the
 second valve, open only while treating. Either closes the gas alone. After each
 application, and after a fault is reset, the pen proves both (see _prove).
+
+While treating, the contact estimate (firmware/contact.py) says whether the tip
+is on skin: the hold time counts only then, contact lost for NO_CONTACT_MS sounds
+no_contact, and an application mostly in air ends as in_air. It never opens a
+valve nor moves a limit: the contact time, the session cap and every supervisor
+check count everything, in air or not.
 """
 from firmware import alarms, limits, signals, states, thermistor
 from firmware.app_stats import AppStats
 from firmware.compat import const, ticks_add, ticks_diff
+from firmware.contact import SPRAY_MIN_CC_PER_S, SPRAY_SLOPE_MAX_PM, Contact
 from firmware.gauge import NOMINAL_MAX_MG_PER_S, NOMINAL_MIN_MG_PER_S, SIZES_MG, Gauge
 from firmware.regulator import Regulator
 from firmware.supervisor import Supervisor
@@ -23,6 +30,12 @@ _PROVE_NONE = const(0)
 _PROVE_WAIT = const(1)
 _PROVE_MAIN = const(2)
 _PROVE_SECOND = const(3)
+
+# The tip judged off the skin this long, with the trigger held, sounds no_contact.
+# The estimate's own filter already spans 0.2 to 1 s; this only keeps a single
+# doubtful judgement from sounding. Lift to alarm: 1.5 s at most (tests/host/
+# test_contact_sweep.py measures it).
+NO_CONTACT_MS = const(150)
 
 
 class Outputs:
@@ -51,11 +64,13 @@ class Outputs:
 
 class Pen:
     def __init__(self, profile, thermistor_, thermistor2, regulator, now_ms=0,
-                 watchdog_reset=False, backstop_failed=False):
+                 watchdog_reset=False, backstop_failed=False, contact=None):
         self.profile = profile
         self.thermistor = thermistor_
         self.thermistor2 = thermistor2
         self.regulator = regulator
+        self.contact = contact if contact is not None else Contact()
+        self._clear_contact()
         self.sup = Supervisor(profile, now_ms, watchdog_reset)
         if backstop_failed:  # the boot self-test of the hardware backstop failed
             self.sup.fault |= alarms.F_BACKSTOP
@@ -261,14 +276,25 @@ class Pen:
         self.stats.start(now_ms, self.sup.cc, self.sup.open_ms)
         self.target_ms = -1
         self.out.end_reason = states.END_NONE
+        self.contact.reset(self.sup.cc)
+        self._clear_contact()
+
+    def _clear_contact(self):
+        """Nothing counted on skin or in air, no alarm: at each start, and in the
+        constructor, so that every attribute the tick reads exists from there on."""
+        self.held_ms = 0  # hold time counted: at or past target, and on skin
+        self.air_ms = 0  # time judged in air, since target (or the start, short of it)
+        self.air_run_ms = 0  # the current spell in air
+        self.no_contact = False  # the no_contact alarm: in air for NO_CONTACT_MS
 
     def _treat(self, now_ms, dt, trigger):
         sup = self.sup
+        self._judge_contact(dt)
         reason = sup.cutoff(now_ms)
         if reason == states.END_NONE:
             if not trigger:
                 reason = states.END_RELEASED
-            elif self._hold_done(now_ms):
+            elif self._hold_done(now_ms, dt):
                 reason = states.END_COMPLETE
         self.stats.update(dt, sup.cc, self.profile.target_cc, sup.open_ms)
         if reason != states.END_NONE:
@@ -276,15 +302,49 @@ class Pen:
             return False
         return self.regulator.update(dt, sup.cc, self.profile.target_cc)
 
-    def _hold_done(self, now_ms):
-        p = self.profile
-        if p.hold_ms == 0:
-            return False
+    def _judge_contact(self, dt):
+        """The contact estimate for this tick (gas flowed in it if the main valve was
+        commanded open: the second valve is open throughout treating), and the time
+        in air it adds up to."""
+        on_skin = self.contact.update(dt, self.sup.cc, self.sup.valve)
+        if on_skin:
+            self.air_run_ms = 0
+            self.no_contact = False
+            return
+        self.air_ms += dt
+        self.air_run_ms += dt
+        if self.air_run_ms >= NO_CONTACT_MS:
+            self.no_contact = True
+
+    def _hold_done(self, now_ms, dt):
+        """The hold counts from reaching target, and only while on skin: a lift pauses
+        it. Pausing never lengthens the application past its contact limit."""
         if self.target_ms < 0:
-            if self.sup.cc > p.target_cc + limits.AT_TARGET_CC:
+            if self.sup.cc > self.profile.target_cc + limits.AT_TARGET_CC:
                 return False
             self.target_ms = now_ms
-        return ticks_diff(now_ms, self.target_ms) >= p.hold_ms
+            self.air_ms = 0  # from here on, the hold's time in air
+        elif self.contact.on_skin:
+            self.held_ms += dt
+        hold = self.profile.hold_ms
+        return hold != 0 and self.held_ms >= hold
+
+    def left_ms(self, now_ms):
+        """While treating: the sooner of the contact limit and the hold's end (the hold
+        paused in air); what the near-end beeps and the display count down."""
+        p = self.profile
+        left = p.contact_ms - ticks_diff(now_ms, self.sup.app_start_ms)
+        if p.hold_ms and self.target_ms >= 0:
+            hold_left = p.hold_ms - self.held_ms
+            if hold_left < left:
+                left = hold_left
+        return left
+
+    def _mostly_in_air(self, now_ms):
+        """More than half the hold (the application, if it never reached target) was
+        judged in air."""
+        since = self.target_ms if self.target_ms >= 0 else self.sup.app_start_ms
+        return 2 * self.air_ms > ticks_diff(now_ms, since)
 
     def _end(self, now_ms, reason):
         self.armed = False
@@ -301,6 +361,11 @@ class Pen:
             return
         self.state = states.DONE if reason == states.END_SESSION else states.LOCKOUT
         self._prove_after(now_ms)
+        # The reason recorded, not the state that follows: an application mostly in
+        # air treated nothing, whichever limit or release ended it. A complete hold
+        # was counted on skin, and stays complete.
+        if reason != states.END_COMPLETE and self._mostly_in_air(now_ms):
+            self.out.end_reason = states.END_IN_AIR
 
     def _stray_tap(self, now_ms):
         """Short, and the tip never STRAY_DROP_CC below where it was when the pen
@@ -381,6 +446,8 @@ class Pen:
         bits = sup.fault | sup.inhibit
         if self.low_gas:
             bits |= alarms.F_LOW_GAS
+        if self.no_contact and self.state == states.TREATING:  # the flag outlives treating
+            bits |= alarms.F_NO_CONTACT
         if bits != self._fault_seen:  # the table walk runs only when conditions change
             self._fault_seen = bits
             out.alarm = alarms.worst(bits)
@@ -408,11 +475,7 @@ class Pen:
         left = 0
         if self.state == states.TREATING:
             app_ms = ticks_diff(now_ms, self.sup.app_start_ms)
-            left = self.profile.contact_ms - app_ms
-            if self.target_ms >= 0:
-                hold_left = self.profile.hold_ms - ticks_diff(now_ms, self.target_ms)
-                if hold_left < left:
-                    left = hold_left
+            left = self.left_ms(now_ms)
         refused = -1
         if self._refusing:
             refused = ticks_diff(now_ms, self.refused_ms)
@@ -446,6 +509,8 @@ def check_board(board):
     _board_value(board, "NOMINAL_FLOW_MG_PER_S", NOMINAL_MIN_MG_PER_S, NOMINAL_MAX_MG_PER_S)
     nominal = board.NOMINAL_FLOW_MG_PER_S
     _board_value(board, "FLOW_MAX_MG_PER_S", nominal, 2 * nominal)
+    _board_value(board, "SPRAY_CC_PER_S", SPRAY_MIN_CC_PER_S, limits.MAX_COOL_CC_PER_S)
+    _board_value(board, "SPRAY_SLOPE_PM", 0, SPRAY_SLOPE_MAX_PM)
 
 
 def build(board, profile, now_ms=0, watchdog_reset=False, backstop_failed=False,
@@ -455,12 +520,13 @@ def build(board, profile, now_ms=0, watchdog_reset=False, backstop_failed=False,
     check_board(board)
     reg = Regulator(board.REG_KP, board.REG_KI, board.REG_FF,
                     board.VALVE_MIN_ON_MS, board.VALVE_MIN_OFF_MS)
+    estimator = Contact(board.SPRAY_CC_PER_S, board.SPRAY_SLOPE_PM)
     m1 = m2 = None
     if calibration is not None:
         m1, m2 = calibration.model(0), calibration.model(1)
     the_pen = Pen(profile, thermistor.from_board(board, False, m1),
                   thermistor.from_board(board, True, m2), reg, now_ms, watchdog_reset,
-                  backstop_failed)
+                  backstop_failed, estimator)
     the_pen.gauge = Gauge(board.CARTRIDGE_MG, board.NOMINAL_FLOW_MG_PER_S,
                           board.FLOW_MAX_MG_PER_S)
     return the_pen

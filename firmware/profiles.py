@@ -14,32 +14,35 @@ PROFILES = (
     # Single freezes: hold time counts from reaching target, as clinicians time from the ice ball.
     {"name": "short", "kind": FREEZE, "target_c": -50, "floor_c": -75, "hold_s": 5,
      "contact_s": 15, "rest_s": 5, "session_s": 120, "cycles": 4,
-     "cool_window_s": 1.5, "cool_drop_c": 5},
+     "cool_window_s": 1.5, "cool_drop_c": 5, "lethal_c": -20},
     {"name": "moderate", "kind": FREEZE, "target_c": -50, "floor_c": -75, "hold_s": 10,
      "contact_s": 20, "rest_s": 5, "session_s": 120, "cycles": 4,
-     "cool_window_s": 1.5, "cool_drop_c": 5},
+     "cool_window_s": 1.5, "cool_drop_c": 5, "lethal_c": -20},
     {"name": "long", "kind": FREEZE, "target_c": -50, "floor_c": -75, "hold_s": 20,
      "contact_s": 30, "rest_s": 10, "session_s": 150, "cycles": 3,
-     "cool_window_s": 1.5, "cool_drop_c": 5},
+     "cool_window_s": 1.5, "cool_drop_c": 5, "lethal_c": -20},
     {"name": "very_long", "kind": FREEZE, "target_c": -50, "floor_c": -75, "hold_s": 30,
      "contact_s": 40, "rest_s": 10, "session_s": 150, "cycles": 2,
-     "cool_window_s": 1.5, "cool_drop_c": 5},
+     "cool_window_s": 1.5, "cool_drop_c": 5, "lethal_c": -20},
     # Freeze-thaw-freeze: two moderate freezes with a 30 s thaw between them.
     {"name": "ftf", "kind": FREEZE, "target_c": -50, "floor_c": -75, "hold_s": 10,
      "contact_s": 20, "rest_s": 30, "session_s": 60, "cycles": 2,
-     "cool_window_s": 1.5, "cool_drop_c": 5},
+     "cool_window_s": 1.5, "cool_drop_c": 5, "lethal_c": -20},
     # Darker skin: short, shallower freezes to spare melanocytes at the margin.
     {"name": "darker_skin", "kind": FREEZE, "target_c": -40, "floor_c": -60, "hold_s": 4,
      "contact_s": 10, "rest_s": 30, "session_s": 40, "cycles": 2,
-     "cool_window_s": 1.5, "cool_drop_c": 5},
+     "cool_window_s": 1.5, "cool_drop_c": 5, "lethal_c": -20},
     # Aftercare after laser or peel: gentle cooling; the tip never goes below -3 C.
     {"name": "aftercare", "kind": COOLING, "target_c": 4, "floor_c": -3, "hold_s": 0,
      "contact_s": 10, "rest_s": 5, "session_s": 180, "cycles": 20,
-     "cool_window_s": 2, "cool_drop_c": 3},
+     "cool_window_s": 2, "cool_drop_c": 3, "lethal_c": -5},
 )
 
 FIELDS = ("name", "kind", "target_c", "floor_c", "hold_s", "contact_s", "rest_s",
-          "session_s", "cycles", "cool_window_s", "cool_drop_c")
+          "session_s", "cycles", "cool_window_s", "cool_drop_c", "lethal_c")
+# Fields a profile may leave out. lethal_c: the temperature the dosimetry (the
+# simulator's lethal_mm) treats as lethal; the pen itself never acts on it.
+OPTIONAL = ("lethal_c",)
 
 
 class ProfileError(ValueError):
@@ -50,7 +53,7 @@ class Profile:
     """A checked profile: integers in ms and centi-C, ready for the tick."""
 
     def __init__(self, name, kind, target_cc, floor_cc, hold_ms, contact_ms, rest_ms,
-                 session_ms, cycles, cool_window_ms, cool_drop_cc):
+                 session_ms, cycles, cool_window_ms, cool_drop_cc, lethal_cc=None):
         self.name = name
         self.kind = kind
         self.target_cc = target_cc
@@ -62,15 +65,19 @@ class Profile:
         self.cycles = cycles
         self.cool_window_ms = cool_window_ms
         self.cool_drop_cc = cool_drop_cc
+        self.lethal_cc = lethal_cc  # None: the profile names no lethal temperature
 
     def as_dict(self):
         """The profile in its public units, for `cryopen profiles --json`."""
-        return {"name": self.name, "kind": self.kind, "target_c": self.target_cc / 100,
-                "floor_c": self.floor_cc / 100, "hold_s": self.hold_ms / 1000,
-                "contact_s": self.contact_ms / 1000, "rest_s": self.rest_ms / 1000,
-                "session_s": self.session_ms / 1000, "cycles": self.cycles,
-                "cool_window_s": self.cool_window_ms / 1000,
-                "cool_drop_c": self.cool_drop_cc / 100}
+        d = {"name": self.name, "kind": self.kind, "target_c": self.target_cc / 100,
+             "floor_c": self.floor_cc / 100, "hold_s": self.hold_ms / 1000,
+             "contact_s": self.contact_ms / 1000, "rest_s": self.rest_ms / 1000,
+             "session_s": self.session_ms / 1000, "cycles": self.cycles,
+             "cool_window_s": self.cool_window_ms / 1000,
+             "cool_drop_c": self.cool_drop_cc / 100}
+        if self.lethal_cc is not None:
+            d["lethal_c"] = self.lethal_cc / 100
+        return d
 
 
 def _number(d, field, lo, hi, lo_name, hi_name, scale):
@@ -123,7 +130,12 @@ def load(d):
     window = _number(d, "cool_window_s", limits.NO_COOLING_MIN_MS / s, contact / s,
                      "NO_COOLING_MIN_MS", "contact_s", s)
     drop = _number(d, "cool_drop_c", 0.5, 30, "0.5 C", "30 C", c)
-    return Profile(name, kind, target, floor, hold, contact, rest, session, cycles, window, drop)
+    lethal = None
+    if "lethal_c" in d:
+        lethal = _number(d, "lethal_c", limits.LETHAL_MIN_CC / c,
+                         limits.PIGMENT_FLOOR_CC / c, "LETHAL_MIN_CC", "PIGMENT_FLOOR_CC", c)
+    return Profile(name, kind, target, floor, hold, contact, rest, session, cycles, window, drop,
+                   lethal)
 
 
 def builtin(name):

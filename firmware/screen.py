@@ -55,11 +55,7 @@ def view(pen, now_ms):
     state = out.state
     left_ms = 0
     if state == states.TREATING:  # the sooner of the contact limit and the hold's end
-        left_ms = p.contact_ms - ticks_diff(now_ms, sup.app_start_ms)
-        if pen.target_ms >= 0:
-            hold = p.hold_ms - ticks_diff(now_ms, pen.target_ms)
-            if hold < left_ms:
-                left_ms = hold
+        left_ms = pen.left_ms(now_ms)  # the hold paused while the tip is off the skin
     elif state == states.LOCKOUT:
         left_ms = ticks_diff(sup.rest_end_ms, now_ms)
     # Whole seconds, rounded up, as status() shows them: a view that changes only

@@ -18,5 +18,7 @@ END_CONTACT = const(3)  # hard contact-time cutoff
 END_SESSION = const(4)  # session cap on valve-open time spent
 END_FAULT = const(5)
 END_TAP = const(6)  # released before the tip cooled: a stray tap, no application
+END_IN_AIR = const(7)  # most of the hold judged off the skin (firmware/contact.py)
 
-END_NAMES = ("", "released", "complete", "contact_limit", "session_cap", "fault", "tap")
+END_NAMES = ("", "released", "complete", "contact_limit", "session_cap", "fault", "tap",
+             "in_air")

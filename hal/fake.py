@@ -31,11 +31,34 @@ HANG_WHERE = (HANG_PYTHON, HANG_C, HANG_IRQ_OFF)
 
 DETACHED_TAU_MS = 3000  # a detached bead relaxes to the handle with this time constant
 _SENSORS = (1, 2)
+_NO_FAULTS = ()
+# (sensor 1, sensor 2), each (Thermistor, {centi-degrees: reading}), per board's electrics.
+_CURVES = {}
+
+
+def _curves(board):
+    """The board's two sensor curves and their readings so far, shared by every fake
+    of a board with the same divider, converter and thermistor (a test may build a
+    board of its own: the key is its values, not its name)."""
+    key = (board.DIVIDER_OHM, board.DIVIDER2_OHM, board.ADC_BITS,
+           getattr(board, "THERMISTOR_POINTS", None), getattr(board, "THERMISTOR_R0_OHM", None),
+           getattr(board, "THERMISTOR_T0_C", None), getattr(board, "THERMISTOR_BETA", None))
+    curves = _CURVES.get(key)
+    if curves is None:
+        curves = _CURVES[key] = ((thermistor.from_board(board), {}),
+                                 (thermistor.from_board(board, True), {}))
+    return curves
 
 
 class FakeHal:
     def __init__(self, board, plant, start_ms=0, watchdog_reset=False):
-        self.thermistors = (thermistor.from_board(board), thermistor.from_board(board, True))
+        # Each sensor's curve and its reading per whole centi-degree, converted once and
+        # shared by every fake of the same electrical board: the float curve was the
+        # simulation's costliest step after the pen's own tick, and its tables cost a
+        # few ms per fake (a Monte Carlo builds one per sample).
+        curves = _curves(board)
+        self.thermistors = (curves[0][0], curves[1][0])
+        self._raw_at = (curves[0][1], curves[1][1])
         self.has_master = board.HAS_MASTER_VALVE
         self.timer_hard = board.BACKSTOP_TIMER_HARD
         self.enable_hold_ms = board.ENABLE_HOLD_MIN_MS
@@ -83,34 +106,52 @@ class FakeHal:
         self.advance(ms)
 
     def read_tip(self):
-        return self._read(1)
+        if self.faults or self.detached_cc[0] is not None:
+            return self._read(1)
+        bead_c = self._bead_c  # the healthy path of _read, inline: twice a tick
+        cc = int(round((self.plant.tip_c if bead_c is None else bead_c(1)) * 100)) + \
+            self.offset_cc[0]
+        raw = self._raw_at[0].get(cc)
+        return self._read(1) if raw is None else raw
 
     def read_tip2(self):
-        return self._read(2)
+        if self.faults or self.detached_cc[1] is not None:
+            return self._read(2)
+        bead_c = self._bead_c
+        cc = int(round((self.plant.tip_c if bead_c is None else bead_c(2)) * 100)) + \
+            self.offset_cc[1]
+        raw = self._raw_at[1].get(cc)
+        return self._read(2) if raw is None else raw
 
     def _read(self, sensor):
-        if "hal_exception" in self.faults:
-            raise OSError(5, "tip converter driver failed")
-        if "adc_error" in self.faults:
-            return -1
-        mine = self._sensor_faults(sensor)
-        if "thermistor_open" in mine:
-            return 65535
-        if "thermistor_short" in mine:
-            return 0
+        faults = self.faults
+        mine = _NO_FAULTS
+        if faults:  # a healthy pen skips every fault's test
+            if "hal_exception" in faults:
+                raise OSError(5, "tip converter driver failed")
+            if "adc_error" in faults:
+                return -1
+            mine = self._sensor_faults(sensor)
+            if "thermistor_open" in mine:
+                return 65535
+            if "thermistor_short" in mine:
+                return 0
         i = sensor - 1
         bead_c = self._bead_c
         cc = int(round((self.plant.tip_c if bead_c is None else bead_c(sensor)) * 100))
         if self.detached_cc[i] is not None:
             cc = self.detached_cc[i]
         cc += self.offset_cc[i]
-        if "thermistor_jump" in mine:
-            cc -= 3000
-        if "thermistor_degraded" in mine:
-            cc = 6500
-        therm = self.thermistors[i]
-        raw = self._quantise(therm, therm.raw_for(cc))
-        if "thermistor_stuck" in mine:
+        if mine:
+            if "thermistor_jump" in mine:
+                cc -= 3000
+            if "thermistor_degraded" in mine:
+                cc = 6500
+        raw = self._raw_at[i].get(cc)
+        if raw is None:
+            therm = self.thermistors[i]
+            raw = self._raw_at[i][cc] = self._quantise(therm, therm.raw_for(cc))
+        if mine and "thermistor_stuck" in mine:
             if self.stuck_raw[i] is None:
                 self.stuck_raw[i] = raw
             return self.stuck_raw[i]
@@ -148,7 +189,11 @@ class FakeHal:
         else:
             self.backstop_deadline = None
         self.valve_cmd = on
-        self._update_valves()
+        if self.faults:
+            self._update_valves()
+        else:  # _update_valves' healthy path, inline: every tick
+            self.valve_open = on
+            self.master_open = self.master_cmd or not self.has_master
 
     def master(self, on):
         """Each call while on toggles the keepalive, as the device does: the board's
@@ -162,7 +207,11 @@ class FakeHal:
         else:
             self.keepalive = 0  # idles low, so the next call is a rising edge
         self.master_cmd = on
-        self._update_valves()
+        if self.faults:
+            self._update_valves()
+        else:
+            self.valve_open = self.valve_cmd
+            self.master_open = on or not self.has_master
 
     def close_valves(self):
         self.valve_cmd = False
@@ -193,7 +242,9 @@ class FakeHal:
     def advance(self, ms):
         """Moves the clock; the backstop timer, the monostable and the watchdog act on their own."""
         self.t_ms += ms
-        self._relax_detached(ms)
+        detached = self.detached_cc
+        if detached[0] is not None or detached[1] is not None:
+            self._relax_detached(ms)
         if (self.backstop_deadline is not None and self.t_ms >= self.backstop_deadline
                 and self._timer_runs()):
             self.backstop_deadline = None
@@ -268,8 +319,13 @@ class FakeHal:
 
     def _update_valves(self):
         # A stuck valve ignores its command; each is open on its own, gas flows through both.
-        self.valve_open = "valve_stuck_open" in self.faults or self.valve_cmd
-        self.master_open = ("master_stuck_open" in self.faults or self.master_cmd
+        faults = self.faults
+        if not faults:  # the healthy pen's path, three times a tick
+            self.valve_open = self.valve_cmd
+            self.master_open = self.master_cmd or not self.has_master
+            return
+        self.valve_open = "valve_stuck_open" in faults or self.valve_cmd
+        self.master_open = ("master_stuck_open" in faults or self.master_cmd
                             or not self.has_master)
 
     def _quantise(self, therm, raw):

@@ -10,6 +10,8 @@ import sys
 COMMANDS = (
     ("simulate", "host_tools.sim.simulate", "run the firmware core against the physical model"),
     ("profiles", "host_tools.sim.profiles_cmd", "list the treatment profiles and their limits"),
+    ("montecarlo", "host_tools.sim.montecarlo", "one application on each of N pens and patients "
+     "drawn at random: percentiles of the outcomes, and the nuisance faults"),
     ("logs", "host_tools.reports.logs", "read a trace as an event log"),
     ("bench", "host_tools.quality.bench", "measure the loop against physics, the open loop and the clock"),
     ("virtual-pen", "host_tools.pens.virtual_pen", "serve a MicroPython pen on a pseudo-terminal"),

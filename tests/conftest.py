@@ -51,7 +51,8 @@ def _pen_flash(tmp_path, monkeypatch):
 # collection order (`make test` runs a file per worker), so the long ones start at
 # once on both cores and the short ones fill in around them, rather than one long
 # file starting last while the other core idles.
-SLOW_FIRST = ("tests/host/test_valve_invariants.py", "tests/host/test_virtual_pen_run.py",
+SLOW_FIRST = ("tests/host/test_valve_invariants.py", "tests/host/test_micropython_suite.py",
+              "tests/host/test_virtual_pen_run.py", "tests/host/test_contact_sweep.py",
               "tests/host/test_gauge.py", "tests/host/test_bench.py",
               "tests/host/test_stored_calibration.py", "tests/host/test_virtual_pen.py",
               "tests/host/test_power_cut.py", "tests/host/test_protocol_fuzz.py")

@@ -26,7 +26,7 @@ BATHS = {"ice": ("ice water (crushed ice topped with water, stirred)", 0.0),
 SAMPLES = 10  # readings per bath
 SAMPLE_S = 0.1  # ten readings over a second
 STEADY_C = 0.3  # the readings at a bath may spread this much at most
-SETTLE_TRIES = 10  # sets of readings before the tool gives up on a bath
+SETTLE_TRIES = 10  # SAMPLES readings this many times over, and the tool gives up on a bath
 # A least-squares fit that leaves more than this is a bath that moved or a bad contact.
 MAX_RESIDUAL_C = 0.3
 SPAN_C = (-100.0, 60.0)  # where the fit must read one way only (the pen's readable range)
@@ -144,18 +144,21 @@ def _reference(typed):
 
 
 def _steady(link):
-    """Both sensors' mean raw counts once SAMPLES readings in a row agree within STEADY_C."""
-    for _ in range(SETTLE_TRIES):
-        temps, raws = [], []
-        for _ in range(SAMPLES):
-            doc = link.request("status")
-            temps.append(doc["tip_c"])
-            raws.append(doc["raw"])
-            time.sleep(SAMPLE_S)
-        spread = max(max(t[i] for t in temps) - min(t[i] for t in temps) for i in (0, 1))
-        if spread <= STEADY_C:
-            return tuple(sum(r[i] for r in raws) / len(raws) for i in (0, 1))
-        print("  not steady yet (readings spread %.2f C); waiting" % spread, flush=True)
+    """Both sensors' mean raw counts once the last SAMPLES readings agree within STEADY_C:
+    a sliding window, so that the readings taken while the tip was still settling
+    cost only their own time."""
+    temps, raws = [], []
+    for n in range(1, SETTLE_TRIES * SAMPLES + 1):
+        doc = link.request("status")
+        temps = temps[1 - SAMPLES:] + [doc["tip_c"]]
+        raws = raws[1 - SAMPLES:] + [doc["raw"]]
+        if len(temps) == SAMPLES:
+            spread = max(max(t[i] for t in temps) - min(t[i] for t in temps) for i in (0, 1))
+            if spread <= STEADY_C:
+                return tuple(sum(r[i] for r in raws) / len(raws) for i in (0, 1))
+            if n % SAMPLES == 0:
+                print("  not steady yet (readings spread %.2f C); waiting" % spread, flush=True)
+        time.sleep(SAMPLE_S)
     raise CalibrationRefused("the readings never settled within %.1f C" % STEADY_C)
 
 

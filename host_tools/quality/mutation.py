@@ -2,12 +2,13 @@
 
 mutmut writes each mutant into the file it mutates, so it never runs in the working
 tree: the tree is copied once (build/mutation/tree), and each module is mutated in
-its own copy of that under build/mutation/, one module per core at a time (CRYOPEN_MUTATION_JOBS, default the number of cores), the
-largest first. No bytecode cache (none is copied, none is written): a mutant of the
-same size written within the second would otherwise run the cached original. Each
-mutant runs host_tools/quality/mutation_runner.py. Then the report
-(host_tools/quality/mutation_report.py): per module and in total, every survivor, and
-exit status 1 below its threshold.
+its own copy of that under build/mutation/, one module per core at a time
+(CRYOPEN_MUTATION_JOBS, default the number of cores), the largest first. No bytecode
+cache (none is copied, none is written): a mutant of the same size written within
+the second would otherwise run the cached original. Each mutant runs
+host_tools/quality/mutation_runner.py. Then the report
+(host_tools/quality/mutation_report.py): per module and in total, every survivor,
+and exit status 1 below its threshold.
 
     python -m host_tools.quality.mutation firmware/MODULE.py ...
 """
@@ -23,7 +24,8 @@ from host_tools import paths
 from host_tools.quality import mutation_report
 
 ROOT = str(paths.ROOT)
-OUT = os.path.join(ROOT, "build", "mutation")
+# CRYOPEN_MUTATION_OUT: another folder, for two runs at once (each clears its own).
+OUT = os.environ.get("CRYOPEN_MUTATION_OUT") or os.path.join(ROOT, "build", "mutation")
 TREE = os.path.join(OUT, "tree")  # the tree as the run began: every module sees the same
 _NOT_COPIED = shutil.ignore_patterns(".git", ".venv", "node_modules", "build", "out", ".hypothesis",
                                      "__pycache__", "*.egg-info", ".mutmut-cache", "mutants")

@@ -1,7 +1,7 @@
 """The report of `make mutation`: the kill rate per module and in total from mutmut 2's
 caches, and each surviving mutant as a one-line change, marked when the README's
-table of equivalent mutants explains it. Exit status 1 when the kill rate is below
-THRESHOLD, when a survivor is not in that table, or when a mutant was never run.
+table of equivalent mutants explains it. Exit status 1 when fewer than THRESHOLD % of
+the mutants that table does not explain are killed, or when a mutant was never run.
 
     python -m host_tools.quality.mutation_report [CACHE ...]
 
@@ -11,7 +11,7 @@ after a long time (mutmut's "suspicious") or ran past ten times their usual time
 (mutmut's "timeout": the mutant hangs them).
 
 A row of the README's table names a module and one or more changes, each written
-`before` -> `after` (more afters separated by commas), a fragment of the line that
+`before` → `after` (more afters separated by commas): a fragment of the line that
 mutmut changed and what it made of it.
 """
 import glob
@@ -123,7 +123,8 @@ def main(caches=None, readme=README):
         else:
             unexplained += 1
             mark = "NOT EXPLAINED: a missing test, or a row in the README"
-        print("survived: %s:%d, %s\n    - %s\n    + %s" % (filename, line_number + 1, mark, old, new))
+        print("survived: %s:%d, %s\n    - %s\n    + %s" % (
+            filename, line_number + 1, mark, old, new))
     totals = [0, 0, 0, 0]
     for filename in sorted(modules):
         k, s_, e, n, t = modules[filename]

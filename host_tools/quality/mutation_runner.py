@@ -30,7 +30,8 @@ def _core():
     """The core tests; those named after the module being mutated (CRYOPEN_MUTATING,
     set by host_tools/quality/mutation.py) first, as they most often fail first."""
     folder = os.path.join(ROOT, "tests", "core")
-    names = sorted(n[:-3] for n in os.listdir(folder) if n.startswith("test_") and n.endswith(".py"))
+    names = sorted(n[:-3] for n in os.listdir(folder)
+                   if n.startswith("test_") and n.endswith(".py"))
     stem = os.path.splitext(os.path.basename(os.environ.get("CRYOPEN_MUTATING", "")))[0]
     if stem:
         names.sort(key=lambda n: stem not in n)

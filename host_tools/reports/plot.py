@@ -1,15 +1,18 @@
 """Plots a trace for a clinician: the tip temperature (model and both sensors)
-against the target and the floor, with their values; the pen's state as a
-labelled timeline; the trigger; both valves as the share of each second they
-were open (their duty), command against physical; and the alarms by name."""
+against the target and the floor, with their values; the skin (its surface under
+the tip and the basal layer against the melanocytes' -5 C, and how deep the ice and
+the lethal temperature reach); the pen's state as a labelled timeline; the trigger;
+both valves as the share of each second they were open (their duty), command
+against physical; and the alarms by name."""
 import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 from matplotlib.patches import Patch  # noqa: E402
 
-from firmware import alarms, states  # noqa: E402
+from firmware import alarms, limits, states  # noqa: E402
 from host_tools.sim.simulator import TRACE_COLUMNS  # noqa: E402
+from host_tools.sim.tissue import ICE_C  # noqa: E402
 
 _COL = {name: i for i, name in enumerate(TRACE_COLUMNS)}
 _STATE_COLOURS = {states.BOOT: "#f4f4f4", states.IDLE: "#ffffff", states.TREATING: "#cfe3ff",
@@ -108,12 +111,52 @@ def _events(ax, t, trace):
     ax.legend(loc="center left", bbox_to_anchor=(1.0, 0.5), fontsize=7, frameon=False)
 
 
+def _skin(ax, t, trace, lethal_c):
+    """The skin on the left axis (C); on the right, how deep the ice and the lethal
+    temperature reach (mm), drawn down from the surface as they grow into the skin."""
+    ax.plot(t, _column(trace, "skin_c"), color="#d35400", lw=1.2,
+            label="skin surface under the tip")
+    ax.plot(t, _column(trace, "basal_c"), color="#7d3c98", lw=1.5,
+            label="basal layer (melanocytes)")
+    pigment_c = limits.PIGMENT_FLOOR_CC / 100.0
+    ax.axhline(pigment_c, color="#7d3c98", lw=1.0, ls=":",
+               label="melanocytes damaged below %.0f C" % pigment_c)
+    ax.annotate("%.0f C: melanocytes damaged" % pigment_c, (0.005, pigment_c),
+                xycoords=("axes fraction", "data"), xytext=(0, 2), textcoords="offset points",
+                fontsize=7, color="#7d3c98", va="bottom")
+    ax.set_ylabel("skin (C)")
+    ax.grid(alpha=0.3)
+    depth = ax.twinx()
+    depth.fill_between(t, 0, _column(trace, "ice_mm"), color="#85c1e9", alpha=0.45, lw=0,
+                       label="ice depth (%.0f C isotherm)" % ICE_C)
+    lethal = "%.0f C" % lethal_c if lethal_c is not None else "lethal temperature"
+    depth.plot(t, _column(trace, "lethal_mm"), color="#1b2631", lw=1.2, ls="--",
+               label="depth reaching %s (lethal)" % lethal)
+    depth.set_ylabel("depth below the skin (mm)")
+    depth.set_ylim(max([1.0] + _column(trace, "ice_mm")) * 1.6, 0.0)  # deeper is lower
+    ax.set_zorder(depth.get_zorder() + 1)  # the temperatures over the ice's fill
+    ax.patch.set_visible(False)
+    lines, labels = ax.get_legend_handles_labels()
+    more, more_labels = depth.get_legend_handles_labels()
+    ax.legend(lines + more, labels + more_labels, loc="center left",
+              bbox_to_anchor=(1.08, 0.5), fontsize=7, frameon=False)
+
+
+def _lethal_c(result):
+    """The lethal isotherm of the run's first application (the summary's), if any."""
+    for a in result.summary.get("applications", ()):
+        if "lethal_c" in a:
+            return a["lethal_c"]
+    return None
+
+
 def plot(path, result, floor_c=None, compare=None):
     """compare: an optional second Result (the open-loop baseline) drawn on the same axes."""
     trace = result.trace
     t = _column(trace, "t_s")
-    fig, (ax, axs, axe, axv) = plt.subplots(
-        4, 1, figsize=(12, 8), sharex=True, gridspec_kw={"height_ratios": [3.2, 0.35, 0.8, 1.3]})
+    fig, (ax, axk, axs, axe, axv) = plt.subplots(
+        5, 1, figsize=(12, 10), sharex=True,
+        gridspec_kw={"height_ratios": [3.2, 2.0, 0.35, 0.8, 1.3]})
     ax.plot(t, _column(trace, "tip_c"), color="#1f4e9c", lw=1.8, label="tip (model)")
     ax.plot(t, _column(trace, "reading_c"), color="#f39c12", lw=0.9, ls="--",
             label="tip sensor 1 (reading)")
@@ -132,6 +175,7 @@ def plot(path, result, floor_c=None, compare=None):
     ax.set_title("%s: profile %s" % (result.scenario.name, result.scenario.profile.name))
     ax.legend(loc="center left", bbox_to_anchor=(1.0, 0.5), fontsize=8, frameon=False)
     ax.grid(alpha=0.3)
+    _skin(axk, t, trace, _lethal_c(result))
     _state_timeline(axs, t, _column(trace, "state"))
     _events(axe, t, trace)
     _valves(axv, t, trace, compare)

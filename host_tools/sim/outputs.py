@@ -27,6 +27,10 @@ _FORMAT = {
     "end_reason": lambda v: v if isinstance(v, str) else states.END_NAMES[v],
     "reading2_c": lambda v: "%.2f" % v,
     "gas_left_est_g": lambda v: "" if v is None else "%.3f" % v,  # blank: not known
+    "skin_c": lambda v: "%.2f" % v,
+    "basal_c": lambda v: "%.2f" % v,
+    "ice_mm": lambda v: "%.3f" % v,
+    "lethal_mm": lambda v: "%.3f" % v,
 }
 
 

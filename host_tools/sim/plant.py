@@ -1,22 +1,23 @@
 """Lumped physical model of the pen: the tip, the N2O spray that cools it and
-the skin under it. Host only (the simulator and the benchmark); it uses
-CoolProp at construction and plain float arithmetic in step().
+the skin under it. Host only (the simulator and the benchmark); it reads N2O's
+properties from CoolProp's tables (host_tools/sim/n2o.py) at construction and uses
+plain float arithmetic in step().
 
 Every number, its unit, range and source is in PARAMS and in docs/PLANT.md.
 Override any of them by name: Plant(**{"cartridge_c": 0.0}). A scenario's JSON
 "plant" object is passed the same way.
 
-Nodes: the tip (one heat capacity), the skin under it as two tissue shells
-(near and deep) coupled to the body at core_c, and the cartridge (mass of
-liquid left, temperature fixed at cartridge_c).
+Nodes: the tip (one heat capacity), the cartridge (mass of liquid left,
+temperature fixed at cartridge_c), and the skin under and around the tip as the
+resolved tissue of host_tools/sim/tissue.py (numpy), joined to the tip through its
+TipLink.
 """
 import math
 
-from CoolProp.CoolProp import PropsSI
+from host_tools.sim import n2o
 
-FLUID = "NitrousOxide"
-KELVIN = 273.15
-P_ATM_PA = 101325.0
+KELVIN = n2o.KELVIN
+P_ATM_PA = n2o.P_ATM_PA
 
 # name, default, unit, plausible min, plausible max, source (docs/PLANT.md has the detail)
 PARAMS = (
@@ -31,7 +32,7 @@ PARAMS = (
      "pen handle in the clinician's hand, between room and skin (our choice)"),
     ("tip_start_c", 32.0, "C", -20.0, 40.0,
      "tip at the trigger: it has rested on the skin (our choice)"),
-    ("tip_mass_g", 0.3, "g", 0.1, 20.0,
+    ("tip_mass_g", 0.4, "g", 0.1, 20.0,
      "thin copper cap with its thermistor (our choice)"),
     ("tip_cp_j_per_g_k", 0.385, "J/g.K", 0.1, 1.0,
      "copper 0.385; aluminium 0.897 (handbook)"),
@@ -40,13 +41,13 @@ PARAMS = (
      "tip surface exposed to room air (our choice)"),
     ("air_h_w_per_m2_k", 10.0, "W/m2.K", 2.0, 25.0,
      "natural convection in air, 2 to 25 (heat-transfer handbooks)"),
-    ("nozzle_um", 19.0, "um", 10.0, 300.0,
+    ("nozzle_um", 22.0, "um", 10.0, 300.0,
      "orifice diameter, sets the flow and so the cartridge life (our choice)"),
     ("discharge_coeff", 0.6, "-", 0.1, 1.0,
      "sharp-edged orifice 0.61 (handbook)"),
-    ("spray_efficiency", 0.8, "-", 0.05, 1.0,
+    ("spray_efficiency", 0.95, "-", 0.05, 1.0,
      "share of the spray's cooling the closed tip takes up; vapour vents near tip temperature (our choice)"),
-    ("spray_h_w_per_m2_k", 10000.0, "W/m2.K", 1000.0, 50000.0,
+    ("spray_h_w_per_m2_k", 20000.0, "W/m2.K", 1000.0, 50000.0,
      "boiling spray on the tip's inner face; 2700 to 23000 from Aguilar 2001 (our choice within)"),
     ("epidermis_mm", 0.1, "mm", 0.05, 1.5,
      "0.1 mm on most skin, up to 1.5 mm on palms and soles (histology texts)"),
@@ -58,6 +59,14 @@ PARAMS = (
      "blood volume per tissue volume per second, Pennes model (our choice in the usual range)"),
     ("tissue_latent_j_per_g", 250.0, "J/g", 0.0, 334.0,
      "water 334 J/g times about 0.7 water in skin; 0 turns freezing off"),
+    # The resolved tissue's own (host_tools/sim/tissue.py takes them from here).
+    ("frozen_k_ratio", 3.0, "-", 1.0, 4.5,
+     "frozen over unfrozen conductivity; ice 2.2, water 0.6 W/m.K (handbook); our choice"),
+    ("frozen_cp_j_per_g_k", 1.9, "J/g.K", 1.5, 3.6,
+     "unfrozen cp less 0.7 water times (water 4.18 - ice 2.05) J/g.K (handbook)"),
+    ("lethal_c", -20.0, "C", -60.0, -5.0,
+     "the isotherm lethal_mm follows unless the profile names one; benign lesions need "
+     "-20 to -30 C (SOURCES.md)"),
     # Each tip sensor's bead against the board's nominal curve: this pen's parts, which a
     # bench calibration (cryopen calibrate) measures and corrects. 0 is a nominal part.
     ("bead1_r_pct", 0.0, "%", -5.0, 5.0,
@@ -76,59 +85,52 @@ GAS_GAMMA = 1.27  # N2O vapour cp/cv, ideal gas at room temperature (handbook)
 # ln(9740 / 1000) / (1/243.15 - 1/298.15)), to turn a bead's error into degrees.
 BEAD_BETA_K = 3000.0
 BEAD_T0_K = 298.15
+_INV_T0 = 1.0 / BEAD_T0_K
 FREEZE_TOP_C = -1.0  # tissue freezes over this band; the latent heat is spread across it
 FREEZE_BOTTOM_C = -8.0
-# Tissue shells, in radii of the hemisphere equivalent to the contact disc (our choice):
-# the surface node spans 1..1.5 (about 1 mm thick), the deep node 1.5..4. A freeze of
-# ten seconds reaches about 2 mm (SOURCES.md: ice front 1 mm per 5 s).
-SHELL_MID = 1.5
-SHELL_OUT = 4.0
 TABLE_TOP_C = 60.0  # enthalpy tables run from the boiling point up to here, 1 K apart
+# tissue_near_c and tissue_deep_c, read from the resolved tissue under the face: the
+# lumped model's shells (a .. 1.5 a and 1.5 a .. 4 a, a = 1.9 mm) were about this deep.
+NEAR_MM = 1.0
+DEEP_MM = 5.0
 
 
 def boiling_point_c():
     """N2O saturation temperature at 1 atm."""
-    return PropsSI("T", "P", P_ATM_PA, "Q", 0, FLUID) - KELVIN
+    return n2o.BOIL_C
 
 
 BOIL_C = boiling_point_c()
 
 
 def saturation_bar(cartridge_c):
-    return PropsSI("P", "T", cartridge_c + KELVIN, "Q", 0, FLUID) / 1e5
-
-
-def _vapour_h_1atm(tip_c):
-    """J/kg of vapour at 1 atm; at or below the boiling point, saturated vapour."""
-    if tip_c <= BOIL_C:
-        return PropsSI("H", "P", P_ATM_PA, "Q", 1, FLUID)
-    return PropsSI("H", "T", tip_c + KELVIN, "P", P_ATM_PA, FLUID)
+    return n2o.saturated(cartridge_c)["p_pa"] / 1e5
 
 
 def enthalpy_j_per_g(tip_c, cartridge_c):
     """Cooling one gram of liquid can take up: vapour at the tip temperature and
     1 atm minus saturated liquid at the cartridge temperature."""
-    liquid = PropsSI("H", "T", cartridge_c + KELVIN, "Q", 0, FLUID)
-    return (_vapour_h_1atm(tip_c) - liquid) / 1000.0
+    liquid = n2o.saturated(cartridge_c)["h_liquid_j_per_kg"]
+    return (n2o.vapour_h_1atm(tip_c) - liquid) / 1000.0
 
 
 def gas_enthalpy_j_per_g(tip_c, cartridge_c):
     """The same for saturated vapour (pen tilted); zero once the tip is colder
     than the vapour gets by expanding to 1 atm."""
-    vapour = PropsSI("H", "T", cartridge_c + KELVIN, "Q", 1, FLUID)
-    return max(0.0, (_vapour_h_1atm(tip_c) - vapour) / 1000.0)
+    vapour = n2o.saturated(cartridge_c)["h_vapour_j_per_kg"]
+    return max(0.0, (n2o.vapour_h_1atm(tip_c) - vapour) / 1000.0)
 
 
 def liquid_flow_g_per_s(area_m2, cartridge_c):
     """Liquid through an orifice of effective area Cd.A: Cd.A.sqrt(2 rho dP)."""
-    rho = PropsSI("D", "T", cartridge_c + KELVIN, "Q", 0, FLUID)
+    rho = n2o.saturated(cartridge_c)["rho_liquid_kg_per_m3"]
     dp = saturation_bar(cartridge_c) * 1e5 - P_ATM_PA
     return area_m2 * math.sqrt(2.0 * rho * dp) * 1000.0
 
 
 def gas_flow_g_per_s(area_m2, cartridge_c):
     """Saturated vapour through the same effective area, choked (ideal-gas formula)."""
-    rho = PropsSI("D", "T", cartridge_c + KELVIN, "Q", 1, FLUID)
+    rho = n2o.saturated(cartridge_c)["rho_vapour_kg_per_m3"]
     p = saturation_bar(cartridge_c) * 1e5
     g = GAS_GAMMA
     choke = (2.0 / (g + 1.0)) ** ((g + 1.0) / (g - 1.0))
@@ -153,22 +155,16 @@ def checked_params(overrides):
     return values
 
 
-def _shell_g(k, r_in, r_out):
-    """Conductance of a hemispherical shell between two radii (W/K)."""
-    return 2.0 * math.pi * k / (1.0 / r_in - 1.0 / r_out)
-
-
-def _hemisphere_volume(r_in, r_out):
-    return 2.0 / 3.0 * math.pi * (r_out ** 3 - r_in ** 3)
-
-
 class Plant:
     """Call step(dt_s, valve_open) once per tick.
 
-    Set: contact (tip on skin, default True), tilted (sprays gas, default False).
-    Read: tip_c, tissue_near_c, tissue_deep_c, gas_used_g, gas_left_g, cartridge_c,
-    pressure_bar, liquid_flow_g_per_s, gas_flow_g_per_s, boil_c, and the tip's heat
-    ledger: spray_heat_j (removed), skin_heat_j and air_heat_j (entered), with
+    Set: contact (tip on skin, default True), tilted (sprays gas, default False),
+    lethal_c (the isotherm lethal_mm follows; the simulator sets the profile's).
+    Read: tip_c, gas_used_g, gas_left_g, cartridge_c, pressure_bar,
+    liquid_flow_g_per_s, gas_flow_g_per_s, boil_c; the skin: skin_c (its surface
+    under the tip), basal_c, ice_mm, lethal_mm, tissue_near_c, tissue_deep_c and
+    the tissue itself (tissue); and the tip's heat ledger: spray_heat_j (removed),
+    skin_heat_j and air_heat_j (entered), with
     tip_heat_capacity_j_per_k * (tip_c - tip_start_c) == skin + air - spray.
     """
 
@@ -193,7 +189,7 @@ class Plant:
         self._build_tip(p)
         self._build_spray(p)
         self._build_skin(p)
-        self._h_max_s = 0.5 * min(self._time_constants())
+        self._h_max_s = 0.5 * self._tip_time_constant_s()
 
     def bead_c(self, sensor):
         """What sensor 1 or 2 reads at the tip's temperature through the nominal curve:
@@ -204,7 +200,7 @@ class Plant:
         if bead is None:
             return self.tip_c
         inv_t = 1.0 / (self.tip_c + KELVIN)
-        return 1.0 / (inv_t + bead[0] + bead[1] * (inv_t - 1.0 / BEAD_T0_K)) - KELVIN
+        return 1.0 / (inv_t + bead[0] + bead[1] * (inv_t - _INV_T0)) - KELVIN
 
     @property
     def handle_c(self):
@@ -231,49 +227,68 @@ class Plant:
         # Cooling power (W) the spray can deliver, tabulated over tip temperature.
         eff = p["spray_efficiency"]
         temps = [self.boil_c + i for i in range(int(TABLE_TOP_C - self.boil_c) + 1)]
-        self._liquid_cap_w = [eff * self.liquid_flow_g_per_s * enthalpy_j_per_g(t, cart_c)
-                              for t in temps]
-        self._gas_cap_w = [eff * self.gas_flow_g_per_s * gas_enthalpy_j_per_g(t, cart_c)
-                           for t in temps]
+        # enthalpy_j_per_g and gas_enthalpy_j_per_g, the cartridge's state looked up once
+        sat = n2o.saturated(cart_c)
+        liquid, vapour = sat["h_liquid_j_per_kg"], sat["h_vapour_j_per_kg"]
+        h_tip = [n2o.vapour_h_1atm(t) for t in temps]
+        self._liquid_cap_w = [eff * self.liquid_flow_g_per_s * ((h - liquid) / 1000.0)
+                              for h in h_tip]
+        self._gas_cap_w = [eff * self.gas_flow_g_per_s * max(0.0, (h - vapour) / 1000.0)
+                           for h in h_tip]
         self._table_last = len(temps) - 1
 
     def _build_skin(self, p):
-        a = p["tip_d_mm"] * 1e-3 / math.pi  # hemisphere with the disc's spreading conductance
-        k = p["k_dermis_w_per_m_k"]
-        rho_c = p["tissue_density_kg_per_m3"] * p["tissue_cp_j_per_g_k"] * 1000.0
-        v1 = _hemisphere_volume(a, SHELL_MID * a)
-        v2 = _hemisphere_volume(SHELL_MID * a, SHELL_OUT * a)
-        r1 = (1.0 + SHELL_MID) / 2.0 * a
-        r2 = (SHELL_MID + SHELL_OUT) / 2.0 * a
-        r_epidermis = p["epidermis_mm"] * 1e-3 / (p["k_epidermis_w_per_m_k"] * self._face_m2)
-        self._g_tip_skin = 1.0 / (r_epidermis + 1.0 / _shell_g(k, a, r1))
-        self._g_12 = _shell_g(k, r1, r2)
-        perfusion = p["perfusion_per_s"] * BLOOD_RHO_CP
-        self._g1_core = perfusion * v1
-        self._g2_core = perfusion * v2 + 2.0 * math.pi * k * r2  # perfusion + conduction to depth
-        self._c1 = rho_c * v1
-        self._c2 = rho_c * v2
-        latent_per_k = p["tissue_latent_j_per_g"] * p["tissue_density_kg_per_m3"] * 1000.0 \
-            / (FREEZE_TOP_C - FREEZE_BOTTOM_C)
-        self._c1_freezing = self._c1 + latent_per_k * v1
-        self._c2_freezing = self._c2 + latent_per_k * v2
-        self._core_c = p["core_c"]
-        self._rest_skin(p)
+        """The resolved tissue under the tip, stepped every tissue.STEP_S through its
+        TipLink (docs/PLANT.md, "The resolved tissue")."""
+        from host_tools.sim import tissue  # it imports this module
 
-    def _rest_skin(self, p):
-        """Resting profile: surface node at skin_c. The surface's loss to the room
-        (tip lifted) is the conductance that makes this profile steady."""
-        core, s1 = p["core_c"], p["skin_c"]
-        s2 = (self._g_12 * s1 + self._g2_core * core) / (self._g_12 + self._g2_core)
-        gain = self._g_12 * (s2 - s1) + self._g1_core * (core - s1)
-        self._g_skin_air = gain / (s1 - p["room_c"])
-        self.tissue_near_c = s1
-        self.tissue_deep_c = s2
+        self.tissue = tissue.Tissue(p)
+        self._link = tissue.TipLink(self.tissue)
+        self._g_link_max = self.tissue.max_step_conductance_w_per_k(self._link.interval_s)
 
-    def _time_constants(self):
-        return (1.0 / (self._inv_c_tip * (self._g_spray + self._g_tip_skin + self._g_air)),
-                self._c1 / (self._g_tip_skin + self._g_12 + self._g1_core + self._g_skin_air),
-                self._c2 / (self._g_12 + self._g2_core))
+    def _tip_time_constant_s(self):
+        """The tip's shortest time constant: its heat capacity over every conductance
+        that can act on it at once (the tissue's at its largest, frozen)."""
+        return 1.0 / (self._inv_c_tip * (self._g_spray + self._g_link_max + self._g_air))
+
+    # --- the skin ----------------------------------------------------------------
+    @property
+    def skin_c(self):
+        """The skin's surface under the tip: the tip's face in contact (no contact
+        resistance), else the tissue's top cell on the axis."""
+        return self.tip_c if self.contact else self.tissue.surface_c
+
+    @property
+    def basal_c(self):
+        return self.tissue.basal_c
+
+    @property
+    def ice_mm(self):
+        return self.tissue.ice_mm
+
+    @property
+    def lethal_mm(self):
+        return self.tissue.lethal_mm
+
+    @property
+    def lethal_c(self):
+        return self.tissue.lethal_c
+
+    @lethal_c.setter
+    def lethal_c(self, value):
+        self.tissue.set_lethal_c(value)
+
+    @property
+    def tissue_near_c(self):
+        """The mean of the tissue under the face down to 1 mm (the lumped model's near
+        shell, which it replaces)."""
+        return self.tissue.mean_under_face_c(0.0, NEAR_MM)
+
+    @property
+    def tissue_deep_c(self):
+        """The mean of the tissue under the face from 1 to 5 mm (the lumped model's
+        deep shell)."""
+        return self.tissue.mean_under_face_c(NEAR_MM, DEEP_MM)
 
     # --- use -------------------------------------------------------------------
     def empty_cartridge(self):
@@ -296,25 +311,10 @@ class Plant:
 
     def _advance(self, h, valve_open):
         t = self.tip_c
-        s1 = self.tissue_near_c
-        s2 = self.tissue_deep_c
-        core = self._core_c
         p_spray = self._spray_w(t, h) if valve_open and self.gas_left_g > 0.0 else 0.0
         p_air = self._g_air * (self._room_c - t)
-        if self.contact:
-            p_skin = self._g_tip_skin * (s1 - t)
-            p_s1 = -p_skin
-        else:
-            p_skin = 0.0
-            p_s1 = self._g_skin_air * (self._room_c - s1)
-        p_12 = self._g_12 * (s2 - s1)
-        p_s1 += p_12 + self._g1_core * (core - s1)
-        p_s2 = self._g2_core * (core - s2) - p_12
-        c1 = self._c1_freezing if FREEZE_BOTTOM_C < s1 < FREEZE_TOP_C else self._c1
-        c2 = self._c2_freezing if FREEZE_BOTTOM_C < s2 < FREEZE_TOP_C else self._c2
+        p_skin = self._link.heat_w(h, t, self.contact)
         self.tip_c = t + h * (p_air + p_skin - p_spray) * self._inv_c_tip
-        self.tissue_near_c = s1 + h * p_s1 / c1
-        self.tissue_deep_c = s2 + h * p_s2 / c2
         self.spray_heat_j += h * p_spray
         self.skin_heat_j += h * p_skin
         self.air_heat_j += h * p_air

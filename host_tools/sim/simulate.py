@@ -20,9 +20,9 @@ DEMO = {
     "plant": {},
     "events": [
         {"t": 1.0, "trigger": True},
-        {"t": 18.0, "trigger": False},
-        {"t": 49.0, "trigger": True},
-        {"t": 66.0, "trigger": False},
+        {"t": 20.0, "trigger": False},
+        {"t": 51.0, "trigger": True},
+        {"t": 68.0, "trigger": False},
     ],
 }
 

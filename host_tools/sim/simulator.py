@@ -16,10 +16,15 @@ from host_tools.sim.plant import Plant
 TRACE_COLUMNS = ("t_s", "state", "trigger", "valve_cmd", "valve_open", "tip_c", "reading_c",
                  "target_c", "alarm", "fault", "gas_g", "beep", "tone_hz", "led", "duty",
                  "contact", "applications", "end_reason", "master_cmd", "master_open",
-                 "reading2_c", "profile", "session", "gas_left_est_g")
+                 "reading2_c", "profile", "session", "gas_left_est_g", "skin_c", "basal_c",
+                 "ice_mm", "lethal_mm")
 _DT_MS = limits.TICK_MS
+_DT_S = _DT_MS / 1000.0
 # {"cartridge": "new"}: mode held this long, reset pressed at its start (firmware/app.py).
 CARTRIDGE_GESTURE_MS = 200
+# The basal layer's time below this is counted per application: melanocytes are
+# damaged at about -5 C (SOURCES.md).
+BASAL_DAMAGE_C = limits.PIGMENT_FLOOR_CC / 100.0
 
 
 class Result:
@@ -80,8 +85,15 @@ class Simulation:
         self.max_open_ms = 0
         self.open_total_ms = 0
         self.min_tip_c = self.plant.tip_c
+        self._plant_lethal_c = self.plant.lethal_c  # when the profile names none
+        self._lethal_from(self.app.pen.profile)
+        self._skin_c = self.min_skin_c = self.plant.skin_c
+        self._tissue_steps = -1
+        self._dose = None  # the application the skin's figures go to (until the next starts)
+        self._skin_readouts()
         self.hardware = []  # what the hardware did on its own: backstop, watchdog
         self._fault_bits = 0
+        self._alarm = None  # the last tick's alarm code
         self._app = None
         self.profile_changes = []
         self.sessions = [{"t_s": 0.0, "session": self.app.pen.session}]
@@ -93,29 +105,42 @@ class Simulation:
         self._mode_held = False  # the mode button as the scenario holds it
         self._gesture_end_ms = -1  # a cartridge gesture holds mode until then
 
-    def run(self):
+    def run(self, until=None):
+        """Runs the scenario to its duration_s. until(sim, t_ms), if given, is called
+        after each tick (its physics done); a true return ends the run after that tick,
+        as if the scenario ended there: an application still open ends "running", and
+        the summary's duration_s stays the scenario's. The Monte Carlo ends each sample
+        shortly after its application (host_tools/sim/montecarlo.py)."""
         events = list(self.sc.events)
+        n_events = len(events)
+        next_ms = events[0].t_s * 1000 if events else None
         ticks = int(round(self.sc.duration_s * 1000)) // _DT_MS
         ev = 0
+        hal = self.hal
+        screens = self.screens
+        record = self.record
+        t_ms = 0
         for k in range(ticks + 1):
             t_ms = k * _DT_MS
-            while ev < len(events) and events[ev].t_s * 1000 <= t_ms + 1e-6:
+            while next_ms is not None and next_ms <= t_ms + 1e-6:
                 self._apply(events[ev], t_ms)
                 ev += 1
-            if 0 <= self._gesture_end_ms <= t_ms:
+                next_ms = events[ev].t_s * 1000 if ev < n_events else None
+            if self._gesture_end_ms >= 0 and self._gesture_end_ms <= t_ms:
                 self._gesture_end_ms = -1
-                self.hal.mode_down = self._mode_held
+                hal.mode_down = self._mode_held
             if self.powered and t_ms >= self.hang_until_ms:
-                self.hal.hang = None
-                out = self.app.step()
-                self._observe(t_ms, out)
-            if self.screens is not None:
-                self.screens.capture(t_ms, self.powered)
-            if self.record:
+                hal.hang = None
+                self._observe(t_ms, self.app.step())
+            if screens is not None:
+                screens.capture(t_ms, self.powered)
+            if record:
                 self._record(t_ms)
             self._physics(t_ms)
+            if until is not None and until(self, t_ms):
+                break
         if self._app is not None:
-            self._close_app(ticks * _DT_MS, "running")
+            self._close_app(t_ms, "running")
         return Result(self.sc, self.trace, self._summary())
 
     def _apply(self, e, t_ms):
@@ -150,14 +175,24 @@ class Simulation:
 
     def _physics(self, t_ms):
         hal = self.hal
-        self.plant.step(_DT_MS / 1000.0, hal.gas_flows)
-        if hal.gas_flows:
+        plant = self.plant
+        flows = hal.valve_open and hal.master_open  # hal.gas_flows
+        plant.step(_DT_S, flows)
+        if flows:
             self.open_run_ms += _DT_MS
             self.open_total_ms += _DT_MS
-            self.max_open_ms = max(self.max_open_ms, self.open_run_ms)
+            if self.open_run_ms > self.max_open_ms:
+                self.max_open_ms = self.open_run_ms
         else:
             self.open_run_ms = 0
-        self.min_tip_c = min(self.min_tip_c, self.plant.tip_c)
+        tip_c = plant.tip_c
+        if tip_c < self.min_tip_c:
+            self.min_tip_c = tip_c
+        self._skin_c = skin_c = tip_c if plant.contact else plant.skin_c
+        if skin_c < self.min_skin_c:
+            self.min_skin_c = skin_c
+        if plant.tissue.steps != self._tissue_steps:
+            self._skin_readouts()
         fired = hal.backstop_fired
         expired = hal.enable_expired
         hal.advance(_DT_MS)
@@ -168,6 +203,40 @@ class Simulation:
         if hal.wdt_expired:
             self.hardware.append({"t_s": hal.t_ms / 1000.0, "event": "watchdog_reset"})
             self._reboot(t_ms + _DT_MS)
+
+    # --- the skin: its readouts change once per tissue step (docs/PLANT.md) -------------
+    def _lethal_from(self, profile):
+        """The profile's lethal temperature for lethal_mm, else the plant's lethal_c."""
+        lethal_cc = getattr(profile, "lethal_cc", None)
+        self.plant.lethal_c = self._plant_lethal_c if lethal_cc is None else lethal_cc / 100.0
+
+    def _skin_readouts(self):
+        """After each tissue step: the readouts the trace shows, the run's extremes, and
+        the application's (the last to start: the cold it left stays its own)."""
+        tissue = self.plant.tissue
+        self._tissue_steps = tissue.steps
+        basal_c, ice_mm, lethal_mm = tissue.basal_c, tissue.ice_mm, tissue.lethal_mm
+        if self._tissue_steps <= 0:
+            self.min_basal_c, self.max_ice_mm, self.max_lethal_mm = basal_c, ice_mm, lethal_mm
+        else:
+            below_s = _time_below(self._readouts[0], basal_c, tissue.step_s, BASAL_DAMAGE_C)
+            self.min_basal_c = min(self.min_basal_c, basal_c)
+            self.max_ice_mm = max(self.max_ice_mm, ice_mm)
+            self.max_lethal_mm = max(self.max_lethal_mm, lethal_mm)
+            d = self._dose
+            if d is not None:
+                d["basal_below_minus5_s"] += below_s
+                d["min_basal_c"] = min(d["min_basal_c"], basal_c)
+                d["max_ice_mm"] = max(d["max_ice_mm"], ice_mm)
+                d["max_lethal_mm"] = max(d["max_lethal_mm"], lethal_mm)
+        self._readouts = (basal_c, ice_mm, lethal_mm)
+
+    def _start_dose(self, app):
+        basal_c, ice_mm, lethal_mm = self._readouts
+        app.update({"lethal_c": self.plant.lethal_c, "min_basal_c": basal_c,
+                    "max_ice_mm": ice_mm, "max_lethal_mm": lethal_mm,
+                    "basal_below_minus5_s": 0.0})
+        self._dose = app
 
     def _boot(self, t_ms, cause):
         """The device's boot path: the HAL's reset state, the stored state, the pen."""
@@ -247,20 +316,24 @@ class Simulation:
             self.profile_changes.append({"t_s": t_ms / 1000.0, "from": self._profile,
                                          "to": pen.profile.name})
             self._profile = pen.profile.name
+            self._lethal_from(pen.profile)
         if pen.session != self._session:
             self._session = pen.session
             self.sessions.append({"t_s": t_ms / 1000.0, "session": pen.session})
         if out.state == states.TREATING and self._app is None:
             self._app = {"start_s": t_ms / 1000.0, "profile": pen.profile.name}
+            self._start_dose(self._app)
         elif out.state != states.TREATING and self._app is not None:
             self._close_app(t_ms, states.END_NAMES[out.end_reason])
-        new = out.fault & ~self._fault_bits
-        for name in alarms.names(new):
-            self.faults.append({"t_s": t_ms / 1000.0, "name": name})
-        self._fault_bits = out.fault
-        name = alarms.name_of(out.alarm)
-        if name and name not in self.alarms_seen:
-            self.alarms_seen.append(name)
+        if out.fault != self._fault_bits:
+            for name in alarms.names(out.fault & ~self._fault_bits):
+                self.faults.append({"t_s": t_ms / 1000.0, "name": name})
+            self._fault_bits = out.fault
+        if out.alarm != self._alarm:  # a name, once seen, stays in the list
+            self._alarm = out.alarm
+            name = alarms.name_of(out.alarm)
+            if name and name not in self.alarms_seen:
+                self.alarms_seen.append(name)
         self._gauge(t_ms, pen, out)
 
     def _gauge(self, t_ms, pen, out):
@@ -293,10 +366,14 @@ class Simulation:
             self.plant.gas_used_g, out.beep, hal.tone_hz, int(hal.led_on), out.duty,
             int(self.plant.contact), out.applications, out.end_reason, int(out.master),
             int(hal.master_open), out.temp2_cc / 100.0, self.app.pen.profile.name,
-            self.app.pen.session, _grams(out.gas_left_mg)))
+            self.app.pen.session, _grams(out.gas_left_mg), self._skin_c) + self._readouts)
 
     def _summary(self):
         pen = self.app.pen
+        for a in self.apps:
+            if "min_basal_c" in a:
+                for key, digits in _APP_DOSE_DIGITS:
+                    a[key] = round(a[key], digits)
         return {
             "scenario": self.sc.name,
             "profile": self.start_profile,
@@ -320,7 +397,25 @@ class Simulation:
             "gas_left_est_g": _grams(pen.out.gas_left_mg),
             "low_gas_warnings": self.low_gas_warnings,
             "cartridges": self.cartridges,
+            "min_skin_c": round(self.min_skin_c, 2),
+            "min_basal_c": round(self.min_basal_c, 2),
+            "max_ice_mm": round(self.max_ice_mm, 3),
+            "max_lethal_mm": round(self.max_lethal_mm, 3),
         }
+
+
+_APP_DOSE_DIGITS = (("min_basal_c", 2), ("max_ice_mm", 3), ("max_lethal_mm", 3),
+                    ("basal_below_minus5_s", 2))
+
+
+def _time_below(before, after, seconds, threshold):
+    """How long a quantity that went linearly from before to after over seconds spent
+    below threshold."""
+    if before >= threshold and after >= threshold:
+        return 0.0
+    if before < threshold and after < threshold:
+        return seconds
+    return seconds * (threshold - min(before, after)) / abs(after - before)
 
 
 def _grams(mg):

@@ -1,9 +1,8 @@
 """Resolved tissue under the pen's tip: an axisymmetric (r, z) grid below and around
 the contact disc, with phase change and Pennes perfusion. Host only (numpy).
 
-Not yet wired into plant.Plant, whose two lumped tissue nodes it is meant to
-replace: TipLink is the per-tick interface for that (docs/PLANT.md, "The resolved
-tissue").
+plant.Plant builds one from its own parameters and meets it through TipLink, the
+per-tick interface (docs/PLANT.md, "The resolved tissue").
 
 The state is the volumetric enthalpy H of every cell (J/m3, 0 where tissue starts
 to freeze); temperature follows from it, so latent heat needs no special case.
@@ -24,17 +23,9 @@ SHARED = ("room_c", "skin_c", "core_c", "tip_d_mm", "epidermis_mm",
           "k_epidermis_w_per_m_k", "k_dermis_w_per_m_k", "tissue_cp_j_per_g_k",
           "tissue_density_kg_per_m3", "perfusion_per_s", "tissue_latent_j_per_g")
 
-# name, default, unit, plausible min, plausible max, source (docs/PLANT.md has the detail)
-PARAMS = (
-    ("frozen_k_ratio", 3.0, "-", 1.0, 4.5,
-     "frozen over unfrozen conductivity; ice 2.2, water 0.6 W/m.K (handbook); our choice"),
-    ("frozen_cp_j_per_g_k", 1.9, "J/g.K", 1.5, 3.6,
-     "unfrozen cp less 0.7 water times (water 4.18 - ice 2.05) J/g.K (handbook)"),
-    ("lethal_c", -20.0, "C", -60.0, -5.0,
-     "the isotherm lethal_mm follows; benign lesions need -20 to -30 C (SOURCES.md)"),
-)
-_DEFAULTS = dict((row[0], row[1]) for row in PARAMS)
-_BOUNDS = dict((row[0], (row[3], row[4])) for row in PARAMS)
+# The tissue's own parameters: rows of plant.PARAMS, the one table of the model's values.
+OWN = ("frozen_k_ratio", "frozen_cp_j_per_g_k", "lethal_c")
+PARAMS = tuple(row for row in plant.PARAMS if row[0] in OWN)
 
 ICE_C = plant.FREEZE_TOP_C  # ice_mm and the ice radius follow the top of the freezing band
 STEP_S = 0.25  # TipLink's tissue step: 25 ticks
@@ -56,21 +47,10 @@ T_TABLE_C = (-273.0, 300.0)  # the enthalpy tables' ends, far outside any use
 
 
 def checked_params(overrides=None):
-    """The shared parameters checked by plant.checked_params, the tissue's own against
-    PARAMS; an unknown name or a value out of range raises ValueError naming it."""
-    overrides = dict(overrides or {})
-    own = dict((k, overrides.pop(k)) for k in list(overrides) if k in _BOUNDS)
-    shared = plant.checked_params(overrides)
-    values = dict((k, shared[k]) for k in SHARED)
-    values.update(_DEFAULTS)
-    for name, value in own.items():
-        lo, hi = _BOUNDS[name]
-        if isinstance(value, bool) or not isinstance(value, (int, float)):
-            raise ValueError("tissue parameter %s must be a number" % name)
-        if not lo <= value <= hi:
-            raise ValueError("tissue parameter %s = %r outside %r..%r" % (name, value, lo, hi))
-        values[name] = float(value)
-    return values
+    """The tissue's parameters (SHARED and OWN), checked by plant.checked_params: an
+    unknown name or a value out of range raises ValueError naming it."""
+    values = plant.checked_params(overrides or {})
+    return dict((k, values[k]) for k in SHARED + OWN)
 
 
 # --- grid ----------------------------------------------------------------------
@@ -295,8 +275,10 @@ class Tissue:
     every cell's u is within RELAX_TOL_K of the u its heat flows came from (then
     the step is implicit Euler). One is what TipLink's step was checked with.
 
-    Read: skin_c, basal_c, ice_mm, lethal_mm, ice_radius_mm, ice_lateral_mm,
-    frozen_mm, temperature_c() (the grid's field), and the energy ledger (J since
+    Read: skin_c, surface_c, basal_c, ice_mm, lethal_mm, ice_radius_mm,
+    ice_lateral_mm, frozen_mm, temperature_c() (the grid's field),
+    mean_under_face_c(top_mm, bottom_mm), steps and step_s (how many steps, the
+    last one's length; the readouts change only at a step), and the energy ledger (J since
     construction): face_heat_j (given to the tip), perfusion_heat_j, air_heat_j and
     core_heat_j (received from the blood, the room and the body below), with
     enthalpy_change_j() == perfusion + air + core - face to rounding.
@@ -310,6 +292,8 @@ class Tissue:
         self.material = Material(p, band_c or (plant.FREEZE_BOTTOM_C, plant.FREEZE_TOP_C))
         self.lethal_c = p["lethal_c"]
         self.relaxations = relaxations
+        self.steps = 0
+        self.step_s = 0.0
         self.contact = False
         self.face_c = self._tip_c = p["skin_c"]
         self.step_conductance_w_per_k = 0.0
@@ -380,6 +364,8 @@ class Tissue:
                                                               self.relaxations)
         self._h = self._h + change
         self._change, self._change_dt_s = change, dt_s
+        self.steps += 1
+        self.step_s = dt_s
         self.face_heat_j += q_w * dt_s
         self.perfusion_heat_j += perfusion_w * dt_s
         self.air_heat_j += air_w * dt_s
@@ -388,6 +374,17 @@ class Tissue:
             self._face(tip_c, q_w, self._operator(dt_s))
         self._readouts = None
         return q_w
+
+    def max_step_conductance_w_per_k(self, dt_s):
+        """The largest step_conductance_w_per_k a step of dt_s can give: tissue frozen
+        under the face. A lumped tip's explicit step must stay stable against it."""
+        return self._operator(dt_s).face_conductance * self.material.phi_knots[0]
+
+    def set_lethal_c(self, lethal_c):
+        """The isotherm lethal_mm follows from now on (the profile's)."""
+        if lethal_c != self.lethal_c:
+            self.lethal_c = lethal_c
+            self._readouts = None
 
     def preview(self, dt_s, tip_c):
         """Sets face_c and step_conductance_w_per_k for a tip that has just touched the
@@ -458,7 +455,8 @@ class Tissue:
         profile = [self._tip_c if self.contact else axis[0]] + axis
         n, (w_up, w_down) = self.grid.n_epidermis, self._basal_weights
         radius = _last_crossing(self._radii_mm, m.temperature(self._h[:, 0]).tolist(), ICE_C)
-        return {"skin_c": profile[0], "basal_c": w_up * axis[n - 1] + w_down * axis[n],
+        return {"skin_c": profile[0], "surface_c": axis[0],
+                "basal_c": w_up * axis[n - 1] + w_down * axis[n],
                 "ice_mm": _last_crossing(self._depths_mm, profile, ICE_C),
                 "lethal_mm": _last_crossing(self._depths_mm, profile, self.lethal_c),
                 "ice_radius_mm": radius,
@@ -473,12 +471,28 @@ class Tissue:
         # the mean of the two, weighted by their half-cell conductances, where their
         # heat flows agree.
         g_up, g_down = g.k[n - 1] / g.dz[n - 1], g.k[n] / g.dz[n]
-        self._basal_weights = (g_up / (g_up + g_down), g_down / (g_up + g_down))
+        self._basal_weights = (float(g_up / (g_up + g_down)), float(g_down / (g_up + g_down)))
 
     @property
     def skin_c(self):
         """The skin's surface at the centre: the tip's face in contact, else the top cell."""
         return self._readout("skin_c")
+
+    @property
+    def surface_c(self):
+        """The top cell on the axis (the skin's first 25 um), in contact or not."""
+        return self._readout("surface_c")
+
+    def mean_under_face_c(self, top_mm, bottom_mm):
+        """The mean temperature of the tissue under the tip's face between two depths,
+        weighted by volume (cells cut by a depth count in part)."""
+        g = self.grid
+        z0, z1 = top_mm * 1e-3, bottom_mm * 1e-3
+        overlap = np.clip(np.minimum(g.z_faces[1:], z1) - np.maximum(g.z_faces[:-1], z0), 0.0,
+                          None)
+        weights = g.ring_area[:g.n_disc, None] * overlap[None, :]
+        t = self.material.temperature(self._h[:g.n_disc])
+        return float((weights * t).sum() / weights.sum())
 
     @property
     def basal_c(self):

@@ -13,8 +13,9 @@ FLOW_MAX = 16
 
 
 def _near_empty(rig, need_ms):
-    """Sets the gauge so that need_ms more fits at the highest flow, and not one ms more."""
-    rig.pen.gauge.open_ms = SIZE_MG * 1000 // FLOW_MAX - need_ms
+    """Sets the rig's gauge so that need_ms more fits at its board's highest flow, and
+    not one ms more."""
+    rig.pen.gauge.open_ms = SIZE_MG * 1000 // board.FLOW_MAX_MG_PER_S - need_ms
 
 
 def test_the_estimate_is_valve_open_time_at_the_nominal_flow():

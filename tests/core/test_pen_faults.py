@@ -340,7 +340,7 @@ def test_a_fault_ends_an_application_as_a_fault_and_outside_one_ends_nothing():
     assert rig.tick(raw=65535).end_reason == states.END_NONE
 
 
-def test_the_application_the_session_cap_ends_is_proved_too():
+def test_a_late_tick_past_the_session_cap_ends_in_done_and_the_valves_are_proved_there():
     rig = Rig(profile("aftercare", contact_s=2, session_s=3))
     rig.ramp = (4, 0)  # cooling 4 C/s while gas flows, never at target: the valve open throughout
     rig.press()
@@ -348,9 +348,13 @@ def test_the_application_the_session_cap_ends_is_proved_too():
     rig.release()
     rig.run_ms(6000)
     rig.press()
-    rig.run_ms(1000)
-    assert is_state(rig.out, "DONE")  # straight from TREATING: proved in DONE
-    rig.ramp = None
+    rig.run_ms(990)
+    rig.t += 5  # a tick 5 ms late: past the cap
+    rig.run_ms(20)
+    out = rig.out
+    assert rig.pen.sup.open_ms > rig.prof.session_ms
+    assert is_state(out, "DONE") and out.end_reason == states.END_SESSION and out.fault == 0
+    rig.ramp = None  # straight from TREATING into DONE: the valves are proved there
     rig.second_stuck = True
     assert_closed_and_latched(run_proving(rig), alarms.F_MASTER_LEAK)
 

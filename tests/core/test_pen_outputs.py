@@ -101,7 +101,7 @@ def test_the_near_end_signal_sounds_in_the_last_second_before_the_contact_limit(
 
 
 def test_the_near_end_signal_sounds_in_the_last_second_of_the_hold():
-    rig = Rig(profile("short"))  # 5 s hold from reaching target, 15 s contact
+    rig = Rig(profile("short", hold_s=2))  # 2 s hold from reaching target, 15 s contact
     seen, end = beeps_until_the_end(rig)
     assert end == states.END_COMPLETE
     near = [t for t, beep in seen if beep == signals.BEEP_NEAR]
@@ -123,4 +123,3 @@ def test_the_led_is_driven_on_or_off_every_tick():
     for _ in range(150):
         led = rig.tick().led
         assert led is True or led is False
-

@@ -483,18 +483,3 @@ def test_a_calibrated_pen_reads_each_sensor_on_its_own_curve():
     assert pen.thermistor.model is Calibration.curves[0]
     assert pen.thermistor2.model is Calibration.curves[1]
 
-
-def test_a_late_tick_past_the_session_cap_ends_the_session_and_nothing_else():
-    rig = Rig(profile("aftercare", contact_s=2, session_s=3))
-    rig.ramp = (4, 0)  # cooling, never at target: the valve open throughout
-    rig.press()
-    rig.run_ms(2000)  # the contact limit: 2 s of the session's 3 s
-    rig.release()
-    rig.run_ms(6000)
-    rig.press()
-    rig.run_ms(990)
-    rig.t += 5  # a tick 5 ms late: past the cap
-    rig.run_ms(20)
-    out = rig.out
-    assert rig.pen.sup.open_ms > rig.prof.session_ms
-    assert is_state(out, "DONE") and out.end_reason == states.END_SESSION and out.fault == 0

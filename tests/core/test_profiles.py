@@ -79,3 +79,18 @@ def test_aftercare_never_goes_below_the_pigment_floor():
     assert p.kind == profiles.COOLING
     assert p.floor_cc >= limits.PIGMENT_FLOOR_CC
     assert limits.PIGMENT_FLOOR_CC == -500
+
+
+def test_lethal_temperature_is_optional_and_kept_in_centi_c():
+    assert profiles.builtin("moderate").lethal_cc == -2000
+    assert profiles.builtin("aftercare").lethal_cc == limits.PIGMENT_FLOOR_CC
+    assert profiles.load(variant(drop="lethal_c")).lethal_cc is None
+    assert "lethal_c" not in profiles.load(variant(drop="lethal_c")).as_dict()
+    assert profiles.load(variant(lethal_c=-60)).lethal_cc == limits.LETHAL_MIN_CC
+
+
+def test_lethal_temperature_outside_its_limits_is_refused():
+    err = raises(ProfileError, profiles.load, variant(lethal_c=-60.5))
+    assert "lethal_c = -60.5 is below -60.0 (LETHAL_MIN_CC)" in str(err), str(err)
+    err = raises(ProfileError, profiles.load, variant(lethal_c=-4))
+    assert "lethal_c = -4 is above -5.0 (PIGMENT_FLOOR_CC)" in str(err), str(err)

@@ -7,6 +7,7 @@ from boards.sim import board
 from firmware import calibration, protocol, states, thermistor
 from firmware.protocol import CONFIRM_MS
 from tests.core.link_rig import STATES, rig_and_host, snapshot
+from tests.core.support import without_allocating
 
 CAL = calibration.nominal(board).as_dict()
 # Pens that the tests below leave as they found them (each checks), made once per state.
@@ -392,18 +393,7 @@ def test_confirm_allocates_nothing_and_answers_false_without_a_request():
     rig, p, host, _ = rig_and_host()
     assert not p.confirm(rig.t)
     host.one("1 select short")
-    try:
-        import micropython
-    except ImportError:
-        micropython = None
-    if micropython is not None:
-        micropython.heap_lock()
-    try:
-        ok = p.confirm(rig.t + 5)
-    finally:
-        if micropython is not None:
-            micropython.heap_unlock()
-    assert ok
+    assert without_allocating(p.confirm, rig.t + 5)
 
 
 # --- random and damaged lines ------------------------------------------------------------

@@ -1,6 +1,7 @@
 """The regulation figures of `cryopen bench` are deterministic (simulated time),
 so they are held to the bounds here. Speed figures are printed by the bench and
 never asserted."""
+import functools
 import json
 
 import pytest
@@ -25,11 +26,18 @@ def test_overshoot_under_2_c_and_never_below_the_floor(name):
 
 def test_moderate_freeze_gas_against_open_loop_and_thermodynamics():
     f = FIGURES["moderate freeze"]
+    # The resolved skin takes about 2 W at -50 C, so holding costs about 3/4 of full flow
+    # (docs/PLANT.md, "Calibration"): the open loop overcools for less of the time.
     assert f["gas_vs_open_loop"] <= 0.7
     assert 1.0 <= f["gas_vs_thermo_min"] <= 1.5  # below 1.0 would break physics
 
 
-def test_bench_json_has_every_figure(capsys):
+def test_bench_json_has_every_figure(capsys, mocker):
+    # One run of each timing instead of the medians: the figures are measured all the
+    # same, and the suite keeps its minutes.
+    mocker.patch.object(bench, "RUNS", 1)
+    mocker.patch.object(bench, "micropython_figures",
+                        functools.partial(bench.micropython_figures, runs=1))
     assert cli.main(["bench", "--json"]) == 0
     figures = json.loads(capsys.readouterr().out)
     assert figures["micropython"]["heap_bytes_per_tick_treating"] == 0

@@ -68,15 +68,18 @@ def test_full_open_on_skin_saturates_between_minus_88_and_minus_80():
 
 
 @pytest.mark.parametrize("freeze", ["hold -50 C for 10 s", "full open for 10 s"])
-def test_tip_rewarms_above_zero_in_20_to_40_s_after_a_freeze(freeze):
+def test_tip_rewarms_above_zero_in_30_to_70_s_after_a_freeze(freeze):
+    """On the skin the tip warms past 0 C only once the ice under it has thawed: 30 s,
+    the clinicians' thaw of an exposed lesion, to 70 s, the ice's heat over what the
+    body supplies (docs/PLANT.md, "Calibration")."""
     p = Plant()
     if freeze.startswith("hold"):
         seconds_until(p, True, lambda c: c <= -50.0, 10.0)
         hold(p, -50.0, 10.0)
     else:
         run(p, 10.0, True)
-    t = seconds_until(p, False, lambda c: c > 0.0, 60.0)
-    assert 20.0 <= t <= 40.0
+    t = seconds_until(p, False, lambda c: c > 0.0, 90.0)
+    assert 30.0 <= t <= 70.0
 
 
 @pytest.mark.parametrize("overrides, dt_s", [
@@ -147,7 +150,7 @@ def test_tilted_pen_cools_far_less():
     run(upright, 10.0, True)
     run(tilted, 10.0, True)
     assert tilted.spray_heat_j < 0.25 * upright.spray_heat_j
-    assert upright.tip_c < -80.0
+    assert upright.tip_c < -50.0  # docs/PLANT.md: -50 C after 7.4 s
     assert tilted.tip_c > 0.0
 
 
@@ -171,19 +174,23 @@ def test_energy_bookkeeping_closes():
 def test_lifted_skin_keeps_its_resting_temperature():
     p = Plant(skin_c=32.0)
     p.contact = False
+    near_c = p.tissue_near_c
     run(p, 120.0, False)
-    assert p.tissue_near_c == pytest.approx(32.0, abs=0.01)
-    assert 32.0 < p.tissue_deep_c < 37.0
+    assert p.skin_c == pytest.approx(32.0, abs=0.01)
+    assert p.tissue_near_c == pytest.approx(near_c, abs=0.01)
+    assert 32.0 < near_c < p.tissue_deep_c < 37.0
 
 
 def test_freezing_latent_heat_slows_the_tissue():
-    frozen = {}
+    """The latent heat holds the front back: in the Neumann solution, for this tissue
+    under a -85 C surface, the front without it runs about 1.5 times as deep."""
+    ice, near = {}, {}
     for latent in (250.0, 0.0):
         p = Plant(tissue_latent_j_per_g=latent)
         run(p, 20.0, True)
-        frozen[latent] = p.tissue_near_c
-    assert frozen[250.0] > frozen[0.0] + 10.0
-    assert -8.0 < frozen[250.0] < -1.0  # still inside the freezing band
+        ice[latent], near[latent] = p.ice_mm, p.tissue_near_c
+    assert ice[0.0] > 1.3 * ice[250.0] > 0.0
+    assert near[250.0] > near[0.0] + 5.0
 
 
 @pytest.mark.parametrize("overrides, named", [
@@ -207,8 +214,9 @@ def test_warmer_cartridge_gives_more_flow_but_fewer_joules_per_gram():
 
 
 def test_doc_lists_every_parameter_with_its_default():
-    with open(DOC) as f:
-        rows = [line for line in f if line.startswith("| `")]
+    with open(DOC) as f:  # the parameter tables; the Monte Carlo's table of draws comes last
+        text = f.read().split("\n## Monte Carlo", 1)[0]
+    rows = [line for line in text.splitlines(True) if line.startswith("| `")]
     for name, default, unit, _lo, _hi, _source in plant.PARAMS:
         row = [r for r in rows if r.startswith("| `%s` |" % name)]
         assert len(row) == 1, name

@@ -38,7 +38,7 @@ def test_the_scenario_example_is_a_valid_scenario():
 def layout_rows():
     """(folder, names in its row) for each row of the README's layout table."""
     rows = re.findall(r"^\| `([a-z_/]+)/` \| (.*) \|$", section("## Layout"), re.M)
-    return [(folder, set(re.findall(r"`([a-z_]+\.(?:py|mjs))`", text))) for folder, text in rows]
+    return [(folder, set(re.findall(r"`([a-z0-9_]+\.(?:py|mjs))`", text))) for folder, text in rows]
 
 
 def test_the_layout_table_names_every_module_in_the_tree():

@@ -1,6 +1,7 @@
 // Runs the core tests under the real MicroPython interpreter (WebAssembly port).
 //
 //   node tests/mpy/run.mjs                      run tests/core/test_*.py and tests/mpy/test_*.py
+//                                               (CRYOPEN_MPY_PART=K/N: every Nth of them from the Kth)
 //   node tests/mpy/run.mjs --exec FILE.py [ARG...]
 //                                               run FILE.py as __main__ instead (benchmarks);
 //                                               sys.argv is [FILE.py, ARG...]; the file sits at
@@ -26,7 +27,7 @@ import { Worker, isMainThread, parentPort, workerData } from "node:worker_thread
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..", "..");
 const FS_ROOT = "/cryopen";
-const TIMEOUT_MS = 60000;
+const TIMEOUT_MS = 180000; // the whole suite takes about 35 s on a loaded core
 
 function pyFiles(dir, recursive) {
   const found = [];
@@ -62,14 +63,19 @@ function sources() {
 }
 
 function testModules(files) {
-  return files
+  const all = files
     .map(([rel]) => rel)
     .filter((rel) => /^tests\/(core|mpy)\/test_[^/]*\.py$/.test(rel))
     .map((rel) => rel.slice(0, -3).split("/").join("."));
+  // CRYOPEN_MPY_PART=K/N: every Nth module from the Kth (1-based), so that N
+  // interpreters can share the modules between them (tests/host/test_micropython_suite.py).
+  const part = /^(\d+)\/(\d+)$/.exec(process.env.CRYOPEN_MPY_PART || "1/1");
+  if (!part || +part[1] < 1 || +part[1] > +part[2]) usage();
+  return all.filter((_, i) => i % +part[2] === +part[1] - 1);
 }
 
 function usage() {
-  console.error("usage: node tests/mpy/run.mjs [--exec FILE.py [ARG...]]");
+  console.error("usage: [CRYOPEN_MPY_PART=K/N] node tests/mpy/run.mjs [--exec FILE.py [ARG...]]");
   process.exit(2);
 }
 
