@@ -45,9 +45,9 @@ MIN_SPAN_CC = const(1500)
 BLANK_MS = const(900)
 # The test, in per mille of the driving difference per second (load / span), with
 # the valve closed; see _judge for its share at other openings. Room air on the
-# reference tip: 10 W/m2.K over 60 mm2 = 0.6 mW/K on 0.116 J/K, 5 per mille/s, 8
-# in a draught. Skin through 1.5 mm of sole epidermis: 3.3 mW/K, 28 per mille/s;
-# through 0.1 mm, 130 and more. Air below AIR_BELOW_PM; skin again above it by
+# reference tip: 10 W/m2.K over 60 mm2 = 0.6 mW/K on 0.154 J/K, 4 per mille/s, 6
+# in a draught. Skin through 1.5 mm of sole epidermis: 3.3 mW/K, 21 per mille/s;
+# through 0.1 mm, 100 and more. Air below AIR_BELOW_PM; skin again above it by
 # SKIN_GAP_PM, so that the judgement does not flicker at the boundary.
 AIR_BELOW_PM = const(11)
 SKIN_GAP_PM = const(4)

@@ -48,7 +48,7 @@ PROVE_DROP_CC = const(100)  # cooling by more than 1 C in a step is a leaking va
 
 # Independent backstop, re-armed every tick while the valve is open.
 BACKSTOP_MARGIN_MS = const(100)  # remaining contact time plus this
-MAX_COOL_CC_PER_S = const(4000)  # fastest the tip can cool at full flow (model peak 32 C/s)
+MAX_COOL_CC_PER_S = const(4000)  # fastest the tip can cool at full flow (model peak 35 C/s)
 BACKSTOP_MIN_MS = const(20)  # two ticks: a healthy loop always re-arms before expiry
 WDT_MIN_MS = const(100)
 WDT_MAX_MS = const(8388)  # RP2040 hardware maximum
