@@ -30,12 +30,10 @@ On the pen it is stored as two copies (hal/storage.py), each exactly SIZE bytes
 A copy that fails any check is refused with what failed; nothing here falls back
 to another calibration (firmware/startup.py decides what the pen does then).
 """
-import binascii
 import json
 import math
-import struct
 
-from firmware import limits, thermistor
+from firmware import copies, limits, thermistor
 from firmware.compat import const
 
 SENSORS = const(2)  # both tip sensors, in the order of Pen.thermistor, Pen.thermistor2
@@ -149,8 +147,8 @@ def load(d, model):
 # --- the stored form ---------------------------------------------------------------
 MAGIC = b"CPCL"
 VERSION = 1
-_HEAD = "<4sHHI"
-HEAD_SIZE = 12
+_HEAD = copies.HEAD
+HEAD_SIZE = copies.HEAD_SIZE
 # Every copy is this long: beyond littlefs's inline limit on both ports (512 bytes at
 # most), so it gets a data block of its own, where its own CRC finds damage. Kept
 # inline, damage would make littlefs fall back, silently, to an older calibration.
@@ -165,34 +163,17 @@ def encode(cal, seq):
     if len(body) > BODY_MAX:  # six numbers never come near; a guard, not a case
         raise CalibrationError("the calibration is %d bytes as JSON, over the %d a copy holds"
                                % (len(body), BODY_MAX))
-    data = struct.pack(_HEAD, MAGIC, VERSION, len(body), seq & 0xFFFFFFFF) + body
-    data += bytes(SIZE - 4 - len(data))
-    return data + struct.pack("<I", binascii.crc32(data) & 0xFFFFFFFF)
+    return copies.encode(MAGIC, VERSION, body, seq, SIZE)
 
 
 def decode(data):
     """(the calibration as read, its sequence number) from one stored copy;
     CalibrationError saying what is wrong with the copy otherwise. Not checked
     against the nominal curve: read() does both."""
-    n = len(data)
-    if n != SIZE:
-        raise CalibrationError("%d bytes, not %d (cut short or not a calibration)" % (n, SIZE))
-    (crc,) = struct.unpack("<I", data[n - 4:])
-    if binascii.crc32(data[:n - 4]) & 0xFFFFFFFF != crc:
-        raise CalibrationError("bad CRC")
-    magic, version, length, seq = struct.unpack(_HEAD, data[:HEAD_SIZE])
-    if magic != MAGIC:
-        raise CalibrationError("not a calibration copy")
-    if version != VERSION:
-        raise CalibrationError("unknown format version %d" % version)
-    end = HEAD_SIZE + length
-    if end > n - 4 or data[end:n - 4] != bytes(n - 4 - end):
-        raise CalibrationError("length %d does not fit the copy's %d bytes" % (length, n))
-    try:
-        d = json.loads(data[HEAD_SIZE:end].decode())
-    except (ValueError, RuntimeError):  # UnicodeError is a ValueError; deep nesting a RuntimeError
-        raise CalibrationError("the stored text is not JSON")
-    return d, seq
+    if len(data) != SIZE:
+        raise CalibrationError("%d bytes, not %d (cut short or not a calibration)"
+                               % (len(data), SIZE))
+    return copies.decode(data, MAGIC, VERSION, CalibrationError, "calibration")
 
 
 def read(data, model):
@@ -217,26 +198,9 @@ class Stored:
         self.whole = whole  # False: a copy is missing or older (a write cut between copies)
 
 
-def choose(copies, model):
+def choose(stored_copies, model):
     """The calibration in force from its copies, [(name, bytes or None where there is
-    none)]: a Stored, or None when no copy exists (a pen never calibrated). A copy that
-    fails, whatever its twin holds, is CalibrationError naming it: littlefs replaces
-    each copy whole, so a power cut leaves every copy valid, and a copy that fails is
-    damage that may have held a newer calibration than its twin."""
-    best = None
-    found = 0
-    for name, data in copies:
-        if data is None:
-            continue
-        found += 1
-        try:
-            cal, seq = read(data, model)
-        except CalibrationError as e:
-            raise CalibrationError("%s: %s" % (name, e))
-        if best is None or seq > best.seq:
-            best = Stored(cal, seq, data, best is None or best.seq == seq)
-        elif seq != best.seq:
-            best.whole = False
-    if best is not None and found < len(copies):
-        best.whole = False
-    return best
+    none)]: a Stored, or None when no copy exists (a pen never calibrated); a copy that
+    fails is CalibrationError naming it (firmware/copies.py, choose)."""
+    best = copies.choose(stored_copies, lambda data: read(data, model), CalibrationError)
+    return None if best is None else Stored(*best)

@@ -21,18 +21,16 @@ A copy that fails any check is refused with what failed; nothing here ever
 falls back to another configuration (firmware/startup.py decides what the pen
 does then).
 """
-import binascii
 import json
-import struct
 
-from firmware import profiles
+from firmware import copies, profiles
 
 MAX_ENABLED = 16
 
 MAGIC = b"CPCF"
 VERSION = 1
-_HEAD = "<4sHHI"
-HEAD_SIZE = 12
+_HEAD = copies.HEAD
+HEAD_SIZE = copies.HEAD_SIZE
 # Every copy is at least this long: beyond littlefs's inline limit on both ports (512
 # bytes at most), so it gets a data block of its own, where its own CRC finds damage.
 # Kept inline in littlefs's metadata, damage would instead make littlefs fall back,
@@ -99,11 +97,7 @@ def encode(d, seq):
     if len(body) > BODY_MAX:
         raise ConfigError("the configuration is %d bytes as JSON, over the %d a copy holds"
                           % (len(body), BODY_MAX))
-    pad = SIZE_MIN - HEAD_SIZE - 4 - len(body)
-    data = struct.pack(_HEAD, MAGIC, VERSION, len(body), seq & 0xFFFFFFFF) + body
-    if pad > 0:
-        data += bytes(pad)
-    return data + struct.pack("<I", binascii.crc32(data) & 0xFFFFFFFF)
+    return copies.encode(MAGIC, VERSION, body, seq, SIZE_MIN)
 
 
 def decode(data):
@@ -114,22 +108,7 @@ def decode(data):
     if n < SIZE_MIN or n > SIZE_MAX:
         raise ConfigError("%d bytes, not %d to %d (cut short or not a configuration)"
                           % (n, SIZE_MIN, SIZE_MAX))
-    (crc,) = struct.unpack("<I", data[n - 4:])
-    if binascii.crc32(data[:n - 4]) & 0xFFFFFFFF != crc:
-        raise ConfigError("bad CRC")
-    magic, version, length, seq = struct.unpack(_HEAD, data[:HEAD_SIZE])
-    if magic != MAGIC:
-        raise ConfigError("not a configuration copy")
-    if version != VERSION:
-        raise ConfigError("unknown format version %d" % version)
-    end = HEAD_SIZE + length
-    if end > n - 4 or data[end:n - 4] != bytes(n - 4 - end):
-        raise ConfigError("length %d does not fit the copy's %d bytes" % (length, n))
-    try:
-        d = json.loads(data[HEAD_SIZE:end].decode())
-    except (ValueError, RuntimeError):  # UnicodeError is a ValueError; deep nesting a RuntimeError
-        raise ConfigError("the stored text is not JSON")
-    return d, seq
+    return copies.decode(data, MAGIC, VERSION, ConfigError, "configuration")
 
 
 def read(data):
@@ -143,36 +122,21 @@ def read(data):
 class Stored:
     """The configuration the stored copies hold."""
 
-    def __init__(self, d, seq, choices, start, data, whole):
-        self.d = d
+    def __init__(self, read_, seq, data, whole):
+        self.d, self.choices, self.start = read_
         self.seq = seq
-        self.choices = choices
-        self.start = start
         self.data = data  # the copy it was read from, as stored
         self.whole = whole  # False: a copy is missing or older (a write cut between copies)
 
 
-def choose(copies):
+def _read_for_choose(data):
+    d, seq, choices, start = read(data)
+    return (d, choices, start), seq
+
+
+def choose(stored_copies):
     """The configuration in force from its copies, [(name, bytes or None where there is
-    none)]: a Stored, or None when no copy exists. A copy that fails, whatever its
-    twin holds, is ConfigError naming it: littlefs replaces each copy whole, so a power
-    cut leaves every copy valid, and a copy that fails is damage that may have held a
-    newer configuration than its twin."""
-    best = None
-    found = 0
-    for name, data in copies:
-        if data is None:
-            continue
-        found += 1
-        try:
-            d, seq, choices, start = read(data)
-        except ConfigError as e:
-            raise ConfigError("%s: %s" % (name, e))
-        if best is None or seq > best.seq:
-            whole = best is None or best.seq == seq
-            best = Stored(d, seq, choices, start, data, whole)
-        elif seq != best.seq:
-            best.whole = False
-    if best is not None and found < len(copies):
-        best.whole = False
-    return best
+    none)]: a Stored, or None when no copy exists; a copy that fails is ConfigError
+    naming it (firmware/copies.py, choose)."""
+    best = copies.choose(stored_copies, _read_for_choose, ConfigError)
+    return None if best is None else Stored(*best)

@@ -64,21 +64,26 @@ def measure():
     }))
 
 
+def _storage(root):
+    """The pen's storage in a folder of this port's in-memory file system."""
+    import os
+
+    from hal.storage import OsFs, Storage
+
+    try:
+        os.mkdir(root[:-1])
+    except OSError:
+        pass  # there already
+    return Storage(OsFs(os, open), root)
+
+
 def record_write():
     """A record append and a state write while IDLE, as the shell does them between
     ticks: wall time and heap, on this port's in-memory file system (on a pen the
     flash's program and erase time comes on top)."""
-    import os
-
     from firmware import record, store
-    from hal.storage import OsFs, Storage
 
-    root = "/bench_flash/"
-    try:
-        os.mkdir(root[:-1])
-    except OSError:
-        pass
-    storage = Storage(OsFs(os, open), root)
+    storage = _storage("/bench_flash/")
     data = record.encode(record.APPLICATION, 1, 1000, 0,
                          (1, 1, 2, "moderate", 10000, -5025, -4000, 5000, 6000, 90))
     state = store.State(1, 0, 1, 1, True, 20000, 5000, "moderate")
@@ -206,19 +211,12 @@ class _BusyHost:
 
 def _busy_link(pen, now_ms):
     """The host link with a `log` dump in progress, on a record of 200 entries."""
-    import os
-
     from firmware import protocol, record
     from hal import link
-    from hal.storage import OsFs, Storage
     from boards.sim import board
 
     root = "/bench_link/"
-    try:
-        os.mkdir(root[:-1])
-    except OSError:
-        pass
-    storage = Storage(OsFs(os, open), root)
+    storage = _storage(root)
     if not storage.fs.listdir(root[:-1]):
         for i in range(200):
             storage.append(record.encode(record.APPLICATION, 1, 1000 * i, 0,

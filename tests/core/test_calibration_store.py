@@ -6,13 +6,12 @@ firmware/app.py): both sensors' tables built from a stored one, the board's curv
 when none is stored, and a refused one never replaced on the pen's own: no
 application until the restore gesture or the host link. Runs under CPython and
 under MicroPython (tests/mpy/run.mjs)."""
-import binascii
 import struct
 
 from boards.sim import board
 from firmware import alarms, calibration, config, record, states, thermistor
 from hal.storage import CALIBRATION_FILES, Storage
-from tests.core.support import raises
+from tests.core.support import assert_copy_refusals, raises, with_crc
 from tests.core.test_clinic_config import CFG, Pen, hold_mode_and_reset
 from tests.core.test_storage import DictFs
 
@@ -26,11 +25,6 @@ def fitted(shift1=1.01, shift2=0.995):
     """A bench fit: each sensor's a moved (about 1 C at room temperature), both plausible."""
     (a, b, c), (a2, b2, c2) = NOMINAL.sensors
     return calibration.Calibration(((a * shift1, b, c), (a2 * shift2, b2, c2)), "pen")
-
-
-def _recrc(data):
-    body = bytes(data[:len(data) - 4])
-    return body + struct.pack("<I", binascii.crc32(body) & 0xFFFFFFFF)
 
 
 def _problem(data):
@@ -78,29 +72,15 @@ def test_a_torn_or_oversized_copy_is_refused():
 
 
 def test_an_intact_crc_over_foreign_content_is_refused_with_what_is_wrong():
-    good = bytearray(calibration.encode(fitted(), 3))
-    h = calibration.HEAD_SIZE
-    cases = (
-        (0, b"CPCF", "not a calibration copy"),  # a configuration's magic
-        (4, struct.pack("<H", calibration.VERSION + 1), "unknown format version 2"),
-        (6, struct.pack("<H", len(good)), "does not fit"),
-        (6, struct.pack("<H", 10), "does not fit"),  # the body's tail would be padding
-        (h, b"\xff\xfe", "not JSON"),
-        (h, b"x", "not JSON"),
-    )
-    for at, value, problem in cases:
-        bad = bytearray(good)
-        bad[at:at + len(value)] = value
-        assert problem in _problem(_recrc(bad)), (at, problem)
-    bad = bytearray(good)
-    bad[len(bad) - 10] = 1  # the padding must be zeros
-    assert "does not fit" in _problem(_recrc(bad))
+    good = calibration.encode(fitted(), 3)
+    assert "not a calibration copy" in _problem(with_crc(bytes(b"CPCF") + good[4:]))
+    assert_copy_refusals(good, b"CPCF", calibration.VERSION + 1, _problem)
 
 
 def _copy_of(body, seq=1):
     """An intact copy around any body, as another firmware might have left one."""
     data = struct.pack("<4sHHI", calibration.MAGIC, calibration.VERSION, len(body), seq) + body
-    return _recrc(data + bytes(calibration.SIZE - len(data)))
+    return with_crc(data + bytes(calibration.SIZE - len(data)))
 
 
 def test_a_copy_that_reads_is_still_checked_against_the_boards_curve():
@@ -209,13 +189,7 @@ def test_a_refused_calibration_keeps_the_valves_closed_with_its_alarm():
 
 
 def test_a_calibration_that_cannot_be_read_is_refused_too():
-    class Eio(DictFs):
-        def open(self, path, mode):
-            if "calib" in path:
-                raise OSError(5)
-            return DictFs.open(self, path, mode)
-
-    p = Pen(Eio())
+    p = Pen(DictFs(unreadable="calib"))
     assert "cannot be read" in p.clinic.calibration.problem
     p.hal.pressed = True
     assert not p.run(500)

@@ -126,13 +126,7 @@ def test_a_damaged_configuration_keeps_the_valves_closed_with_its_alarm():
 
 
 def test_a_configuration_that_cannot_be_read_is_refused_too():
-    class Eio(DictFs):
-        def open(self, path, mode):
-            if "config" in path:
-                raise OSError(5)
-            return DictFs.open(self, path, mode)
-
-    p = Pen(Eio())
+    p = Pen(DictFs(unreadable="config"))
     assert "cannot be read" in p.clinic.problem
     p.hal.pressed = True
     assert not p.run(500)

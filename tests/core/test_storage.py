@@ -35,14 +35,18 @@ class _File:
 
 
 class DictFs:
-    """Files as a dict of path -> bytes; directories as a set of paths."""
+    """Files as a dict of path -> bytes; directories as a set of paths. Opening a path
+    that holds unreadable fails as a worn flash does (EIO)."""
 
-    def __init__(self):
+    def __init__(self, unreadable=None):
         self.files = {}
         self.dirs = set()
         self.renames = []
+        self.unreadable = unreadable
 
     def open(self, path, mode):
+        if self.unreadable is not None and self.unreadable in path:
+            raise OSError(5)
         if "r" in mode:
             if path not in self.files:
                 raise OSError(ENOENT)

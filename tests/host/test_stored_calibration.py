@@ -31,6 +31,9 @@ from host_tools.sim import scenario, simulator
 from host_tools.sim.plant import Plant
 from tests.core.link_rig import parse
 from tests.host import machine_esp32, machine_fake, machine_rp2
+from tests.host.stored_copy_fuzz import damage, damaged, json_values as json_values_of, \
+    must_be_refused
+from tests.host.test_link import Port
 
 SEED = int(os.environ.get("CRYOPEN_FLIP_SEED", "20240611"))
 COLUMNS = simulator.TRACE_COLUMNS
@@ -284,13 +287,7 @@ def test_the_calibration_copy_in_record_md_is_calibration_py():
 # --- the reader, fuzzed ---------------------------------------------------------------------
 _GOOD = [calibration.encode(c, seq) for c, seq in ((bench_fit(BEADS), 1), (NOMINAL, 2),
                                                    (bench_fit({"bead2_beta_pct": 3.0}), 77))]
-json_values = st.recursive(
-    st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=12)
-    | st.sampled_from((float("nan"), float("inf"), -float("inf"), 10 ** 30, 1e308, 1e-308, 0.0,
-                       "pen", "board")),
-    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=6), inner,
-                                                                 max_size=3),
-    max_leaves=6)
+json_values = json_values_of("pen", "board")
 _GOOD_DOCS = [calibration.decode(g)[0] for g in _GOOD]
 
 
@@ -320,18 +317,10 @@ def test_random_bytes_are_refused_as_a_stored_calibration(data):
 
 
 @FUZZ
-@given(st.sampled_from(_GOOD), st.lists(st.tuples(st.integers(0, calibration.SIZE - 1),
-                                                  st.integers(0, 255)), min_size=1, max_size=8),
-       st.booleans(), st.integers(0, calibration.SIZE + 8))
+@given(**damage(_GOOD, calibration.SIZE))
 def test_damaged_copies_are_read_or_refused(good, edits, fix_crc, cut):
-    bad = bytearray(good)
-    for at, value in edits:
-        bad[at] = value
-    if fix_crc:  # past the CRC: the header, the padding, the JSON and the check
-        body = bytes(bad[:-4])
-        bad = bytearray(body + struct.pack("<I", binascii.crc32(body) & 0xFFFFFFFF))
-    got = _read(bytes(bad[:cut] if cut < len(bad) else bad))
-    if not fix_crc and bytes(bad) != good and cut >= len(bad):
+    got = _read(damaged(good, edits, fix_crc, cut))
+    if must_be_refused(good, edits, fix_crc, cut):
         assert got is None
 
 
@@ -374,24 +363,6 @@ def test_intact_copies_of_any_content_are_read_within_the_check_or_refused(data)
 
 
 # --- the host link while it is refused ------------------------------------------------------
-class Port:
-    write_may_wait = False
-
-    def __init__(self):
-        self.rx = []
-        self.tx = b""
-
-    def read_byte(self):
-        return self.rx.pop(0) if self.rx else -1
-
-    def write(self, buf):
-        self.tx += bytes(buf)
-        return len(buf)
-
-    def close(self):
-        pass
-
-
 class Tip:
     tip_c = 20.0
     handle_c = 25.0

@@ -22,6 +22,8 @@ from host_tools import cli
 from host_tools.pens import flash_image
 from host_tools.sim import scenario, simulator
 from tests.host.scenario_run import simulate
+from tests.host.stored_copy_fuzz import damage, damaged, json_values as json_values_of, \
+    must_be_refused
 
 SEED = int(os.environ.get("CRYOPEN_FLIP_SEED", "20240611"))
 COLUMNS = simulator.TRACE_COLUMNS
@@ -319,12 +321,7 @@ _GOOD = [config.encode(d, seq) for d, seq in (
     (CFG, 1), (config.factory("moderate"), 2),
     ({"profiles": ["gentle", "ftf"], "start": "ftf", "custom": [GENTLE]}, 77))]
 
-json_values = st.recursive(
-    st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=12)
-    | st.sampled_from((float("nan"), float("inf"), 10 ** 30, 1e308, "aftercare", "gentle")),
-    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner,
-                                                                 max_size=3),
-    max_leaves=6)
+json_values = json_values_of("aftercare", "gentle")
 
 
 def _read(data):
@@ -354,22 +351,11 @@ def test_random_bytes_are_refused_as_a_stored_configuration(data):
 
 
 @FUZZ
-@given(st.sampled_from(_GOOD), st.lists(st.tuples(st.integers(0, config.SIZE_MIN - 1),
-                                                  st.integers(0, 255)), min_size=1, max_size=8),
-       st.booleans(), st.integers(0, config.SIZE_MIN + 8))
+@given(**damage(_GOOD, config.SIZE_MIN))
 def test_damaged_copies_are_read_or_refused(good, edits, fix_crc, cut):
-    import binascii
-    import struct
-
-    bad = bytearray(good)
-    for at, value in edits:
-        bad[at % len(bad)] = value
-    if fix_crc:  # past the CRC: the header, the padding, the JSON and the check
-        body = bytes(bad[:-4])
-        bad = bytearray(body + struct.pack("<I", binascii.crc32(body) & 0xFFFFFFFF))
-    got = _read(bytes(bad[:cut] if cut < len(bad) else bad))
-    if not fix_crc and bytes(bad) != good and cut >= len(bad):
-        assert got is None  # CRC32 finds every change of up to 4 bytes in a row and most others
+    got = _read(damaged(good, edits, fix_crc, cut))
+    if must_be_refused(good, edits, fix_crc, cut):
+        assert got is None
 
 
 @FUZZ

@@ -10,6 +10,7 @@ from boards.rp2040_pico import board
 from firmware import alarms, pen as pen_mod, profiles, startup
 from firmware.app import App
 from tests.host import machine_rp2
+from tests.core.support import flip_bit
 from tests.mpy.test_machine_hal_alloc import TICK_MS, _device
 
 
@@ -60,11 +61,7 @@ def test_a_stored_and_a_damaged_calibration_on_the_ports_file_system():
     tips = started.clinic.calibration
     assert tips.problem is None and tips.stored and tips.seq == 2
     path = st.root + "calib0.bin"
-    with open(path, "rb") as f:
-        data = bytearray(f.read())
-    data[50] ^= 1
-    with open(path, "wb") as f:
-        f.write(data)
+    flip_bit(path, 50)
     started = startup.start(sim, profiles.builtin("moderate"), st, 0, record.CAUSE_POWER)
     assert started.clinic.calibration.problem == "stored calibration refused: calib0.bin: bad CRC"
 

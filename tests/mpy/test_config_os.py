@@ -3,6 +3,7 @@
 from them. MicroPython only (tests/mpy/run.mjs)."""
 from boards.sim import board
 from firmware import config, profiles, record, startup
+from tests.core.support import flip_bit
 from tests.mpy.test_storage_os import fresh
 
 CFG = {"profiles": ["aftercare", "short"], "start": "short", "custom": []}
@@ -22,10 +23,6 @@ def test_a_stored_configuration_and_a_damaged_one_on_the_ports_file_system():
     started = startup.start(board, profiles.builtin("moderate"), st, 0, record.CAUSE_POWER)
     assert started.clinic.problem is None and started.pen.profile.name == "short"
     path = st.root + "config1.bin"
-    with open(path, "rb") as f:
-        data = bytearray(f.read())
-    data[20] ^= 1
-    with open(path, "wb") as f:
-        f.write(data)
+    flip_bit(path, 20)
     started = startup.start(board, profiles.builtin("moderate"), st, 0, record.CAUSE_POWER)
     assert started.clinic.problem == "stored configuration refused: config1.bin: bad CRC"
